@@ -1,0 +1,171 @@
+/*
+ * store.h - the relay's durable state in one LMDB environment.
+ *
+ * Named databases:
+ *   meta      counters: next sequence number, next device id
+ *   users     canonical address -> user record
+ *   devices   address NUL be32 dev -> device record (keys, time)
+ *   codes     BLAKE2b-256 of an enrolment code -> address, expiry
+ *   mailbox   be32 dev || be64 seq -> envelope bytes
+ *   outbound  peer domain NUL be64 seq -> envelope bytes
+ *   seen      envelope id -> be64 expiry (the duplicate index)
+ *   expiry    be64 exp || id -> where the envelope waits (the sweep list)
+ * Queue keys begin with a sequence number that only grows, so puts and
+ * deletes walk the B-tree in order; the random id lives only in "seen".
+ *
+ * Writes gather in one batch: the first write opens a write transaction
+ * and calls the wakeup hook, and everything written until store_commit()
+ * shares that transaction and its fsync.  Nothing written is visible to
+ * readers, and nothing may be acknowledged, before the commit callbacks
+ * report success.  Reads use their own read-only transactions and see
+ * only committed state.
+ *
+ * Every function returns one of enum store_status.  A write that fails
+ * aborts the whole batch: its callbacks run with the failure, and the
+ * callers answer "try later".  The store never logs; it fills the error
+ * text that store_strerror returns.
+ */
+#ifndef SEALPOST_STORE_H
+#define SEALPOST_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../protocol/wire.h"
+
+enum store_status {
+	STORE_OK	= 0,
+	STORE_DUP	= 1,	/* envelope id already taken: nothing written */
+	STORE_NOTFOUND	= 2,
+	STORE_EXISTS	= 3,	/* user already exists */
+	STORE_ERR	= -1,	/* I/O or LMDB error; see store_strerror */
+	STORE_FULL	= -2,	/* map or disk full: temporary */
+};
+
+struct store;
+
+struct store_device {
+	uint32_t	dev;
+	uint8_t		spk[SP_SIGN_PK_LEN];
+	uint8_t		bpk[SP_BOX_PK_LEN];
+	uint64_t	created;
+};
+
+/* Called with the batch's result: STORE_OK or a negative status. */
+typedef void store_done_cb(int status, void *arg);
+
+/* Called for each queued envelope by the scan functions; the bytes are
+ * valid only during the call.  Return 0 to go on, 1 to stop. */
+typedef int store_item_cb(void *arg, uint64_t seq, const uint8_t *env,
+    size_t len);
+
+/*
+ * Open (creating if needed) the environment in directory dir, which
+ * must exist, with a map of map_size bytes.  Returns STORE_OK and sets
+ * *out, or STORE_ERR with a reason in err.
+ */
+int store_open(struct store **out, const char *dir, size_t map_size,
+    char *err, size_t errlen);
+
+/* Abort any open batch (its callbacks get STORE_ERR) and close. */
+void store_close(struct store *st);
+
+/* Text of the last error on st. Never NULL. */
+const char *store_strerror(const struct store *st);
+
+/* Hook called once each time a batch opens, so the owner can arrange
+ * a store_commit() at the end of the current event-loop turn. */
+void store_set_wakeup(struct store *st, void (*fn)(void *), void *arg);
+
+/*
+ * Run cb(status, arg) once the current batch commits or fails.  owner
+ * groups registrations so store_forget can drop them.  Without an open
+ * batch, cb runs at the next commit.  Returns STORE_OK or STORE_ERR
+ * (out of memory).
+ */
+int store_on_commit(struct store *st, void *owner, store_done_cb *cb,
+    void *arg);
+
+/* Drop every registration of owner (it is going away). */
+void store_forget(struct store *st, void *owner);
+
+/* Commit the open batch, if any, then run its callbacks.  Returns the
+ * status the callbacks got (STORE_OK when there was nothing to do). */
+int store_commit(struct store *st);
+
+/* True while a batch is open. */
+int store_batch_open(const struct store *st);
+
+/* --- users, devices, enrolment codes (batched writes) --- */
+
+int store_user_add(struct store *st, const char *addr);	/* OK, EXISTS */
+int store_user_exists(struct store *st, const char *addr); /* OK, NOTFOUND */
+
+/*
+ * Issue a one-time enrolment code for an existing user, valid until
+ * expires (Unix seconds).  The code (NUL-terminated, at most
+ * SP_CODE_MAX characters) is written to code; only its hash is stored.
+ * Returns OK, NOTFOUND (no such user) or an error.
+ */
+int store_code_issue(struct store *st, const char *addr, uint64_t expires,
+    char code[SP_CODE_MAX + 1]);
+
+/*
+ * Spend a code: when it exists, names addr and has not expired at now,
+ * it is deleted and the device added, all in the current batch.  *dev
+ * gets the new device id.  Returns OK, NOTFOUND (no, used, expired or
+ * another user's code) or an error.
+ */
+int store_code_redeem(struct store *st, const char *addr, const char *code,
+    uint64_t now, const uint8_t spk[SP_SIGN_PK_LEN],
+    const uint8_t bpk[SP_BOX_PK_LEN], uint32_t *dev);
+
+/* Committed device record of addr's device dev: OK or NOTFOUND. */
+int store_device_get(struct store *st, const char *addr, uint32_t dev,
+    struct store_device *out);
+
+/* Up to max devices of addr into out, *n set: OK (n may be 0). */
+int store_devices_list(struct store *st, const char *addr,
+    struct store_device *out, size_t max, size_t *n);
+
+/* Remove a device and its mailbox (operator action): OK or NOTFOUND. */
+int store_device_remove(struct store *st, const char *addr, uint32_t dev);
+
+/* --- envelopes (batched writes) --- */
+
+/*
+ * Put an envelope into device dev's mailbox, or into peer's outbound
+ * queue.  When id was taken before (committed or in this batch) nothing
+ * is written and STORE_DUP returned.  *seq gets the queue position.
+ */
+int store_mailbox_put(struct store *st, uint32_t dev,
+    const uint8_t id[SP_ID_LEN], uint64_t exp, const uint8_t *env,
+    size_t len, uint64_t *seq);
+int store_outbound_put(struct store *st, const char *peer,
+    const uint8_t id[SP_ID_LEN], uint64_t exp, const uint8_t *env,
+    size_t len, uint64_t *seq);
+
+/* Delete after delivery (device ack, or peer's accepted). OK or
+ * NOTFOUND; the id stays in the duplicate index until it expires. */
+int store_mailbox_del(struct store *st, uint32_t dev, uint64_t seq);
+int store_outbound_del(struct store *st, const char *peer, uint64_t seq);
+
+/* Committed entries with seq > after, oldest first, at most max. */
+int store_mailbox_scan(struct store *st, uint32_t dev, uint64_t after,
+    size_t max, store_item_cb *cb, void *arg);
+int store_outbound_scan(struct store *st, const char *peer, uint64_t after,
+    size_t max, store_item_cb *cb, void *arg);
+
+/* Number of committed entries waiting for peer / in dev's mailbox. */
+int store_outbound_count(struct store *st, const char *peer, size_t *n);
+int store_mailbox_count(struct store *st, uint32_t dev, size_t *n);
+
+/*
+ * Sweep up to max entries with exp <= now: undelivered envelopes are
+ * deleted from their queue and counted in *dropped, expired ids leave
+ * the duplicate index.  Batched.  *more is set when entries remain.
+ */
+int store_expire(struct store *st, uint64_t now, size_t max,
+    size_t *dropped, int *more);
+
+#endif /* SEALPOST_STORE_H */
