@@ -7,7 +7,8 @@
  *   domain  2..127 labels joined by dots, 1..253 characters in all; each
  *           label 1..63 characters from a-z 0-9 -, not starting or ending
  *           with '-', no "--" in the third and fourth place (which would
- *           make it an IDNA/punycode label); the last label not all digits.
+ *           make it an IDNA/punycode label); the last label not all digits;
+ *   whole   at most SP_ADDR_MAX (254) characters.
  * Upper-case ASCII letters are folded to lower case.  Everything else is
  * refused, in particular any byte above 0x7f, control characters, spaces,
  * quotes, '+', a trailing dot and IP literals: non-ASCII and punycode forms

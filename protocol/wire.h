@@ -37,7 +37,8 @@
 /* Addresses (see address.h). */
 #define SP_LOCAL_MAX		64
 #define SP_DOMAIN_MAX		253
-#define SP_ADDR_MAX		(SP_LOCAL_MAX + 1 + SP_DOMAIN_MAX)
+/* A whole address, as for mail: short enough for one length byte. */
+#define SP_ADDR_MAX		254
 
 /* Key sizes (libsodium's, restated so the protocol does not move if a
  * library constant ever did). */
