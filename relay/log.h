@@ -23,12 +23,16 @@ enum log_level {
 
 extern int log_verbosity;	/* enum log_level; lines above it are dropped */
 
-/* Set up: level, and route libevent's own warnings into the log. */
+/* Set the level, and route libevent's own messages into the log
+ * under subsystem "libevent".  May be called again to change level. */
 void log_init(enum log_level level);
 
 /* "error", "warn", "info", "debug" -> level; -1 if unknown. */
 int log_level_parse(const char *name);
 
+/* Write one line (use the macros below, which skip the formatting of
+ * filtered lines).  A line over 2 KiB is cut and ends in "..."; a CR or
+ * LF inside becomes a space.  errno is preserved. */
 void log_emit(enum log_level level, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -42,7 +46,8 @@ void log_emit(enum log_level level, const char *subsys, const char *fmt, ...)
 #define log_debug(subsys, ...)	log_at(LOG_LEVEL_DEBUG, subsys, __VA_ARGS__)
 
 /* Log every entry of OpenSSL's error queue for this thread at level
- * warn under subsys, prefixed by what, and clear the queue. */
+ * warn under subsys, prefixed by what, and clear the queue; with the
+ * queue empty, one line still says that what failed. */
 void log_ssl_errors(const char *subsys, const char *what);
 
 /*

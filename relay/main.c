@@ -1,0 +1,522 @@
+/*
+ * main.c - sealpost-relay: the command line, and the daemon's event loop.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "../protocol/address.h"
+#include "config.h"
+#include "log.h"
+#include "relay.h"
+#include "store.h"
+
+#ifndef SEALPOST_VERSION
+#define SEALPOST_VERSION	"0.1.0"
+#endif
+
+#define PROG			"sealpost-relay"
+#define EXPIRE_INTERVAL		60	/* seconds between expiry sweeps */
+#define EXPIRE_BATCH		10000	/* entries per sweep and loop turn */
+
+/* Everything the running daemon's callbacks share. */
+struct daemon {
+	struct event_base	*base;
+	struct store		*st;
+	struct relay		*relay;
+	struct event		*commit_ev;	/* end-of-turn group commit */
+	struct event		*expire_ev;	/* periodic sweep */
+	struct event		*sweep_ev;	/* sweep again: more is due */
+	struct event		*sigterm_ev;
+	struct event		*sigint_ev;
+	int			 stopping;
+};
+
+/* Large (every peer inline), so never on the stack. */
+static struct config	cfg;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: " PROG " [-v] [-c file]\n"
+"       " PROG " [-c file] -n\n"
+"       " PROG " [-c file] user add address [--ttl seconds]\n"
+"       " PROG " [-c file] user code address [--ttl seconds]\n");
+}
+
+static void
+help(void)
+{
+	printf(
+"NAME\n"
+"     " PROG " - Sealpost relay for one organisation\n"
+"\n"
+"SYNOPSIS\n"
+"     " PROG " [-v] [-c file]\n"
+"     " PROG " [-c file] -n\n"
+"     " PROG " [-c file] user add address [--ttl seconds]\n"
+"     " PROG " [-c file] user code address [--ttl seconds]\n"
+"\n"
+"DESCRIPTION\n"
+"     Without a command, the relay runs in the foreground: it accepts\n"
+"     devices of its organisation on the client listener, exchanges\n"
+"     sealed envelopes with the partner relays named in its\n"
+"     configuration on the federation listener, and logs to standard\n"
+"     error, one line per event: \"level: subsystem: message\".\n"
+"\n"
+"OPTIONS\n"
+"     -c, --config file\n"
+"             Read the configuration from file (default\n"
+"             " CONFIG_PATH_DEFAULT ").\n"
+"     -n, --check\n"
+"             Check the configuration, print \"config ok: file\" and\n"
+"             exit; every problem is reported as file:line: message.\n"
+"     -v, --verbose\n"
+"             Log at level debug, whatever log_level says.\n"
+"     -h, --help\n"
+"             Print this text and exit.\n"
+"     -V, --version\n"
+"             Print the version and exit.\n"
+"\n"
+"COMMANDS\n"
+"     user add address [--ttl seconds]\n"
+"             Create a user of this relay's domain and print a one-time\n"
+"             enrolment code, alone on one line.  The code is valid for\n"
+"             seconds (default: limits.code_ttl of the configuration).\n"
+"     user code address [--ttl seconds]\n"
+"             Print another enrolment code for an existing user, e.g.\n"
+"             for a second device.\n"
+"     Both may run while the relay does; they share its store.\n"
+"\n"
+"EXIT STATUS\n"
+"     0 on success (for the daemon: stopped by a signal), 1 on a\n"
+"     configuration, usage or operational error, explained in one\n"
+"     message on standard error.\n"
+"\n"
+"FILES\n"
+"     " CONFIG_PATH_DEFAULT "\n"
+"             Default configuration file.\n"
+"     state_dir (default /var/lib/sealpost)\n"
+"             The LMDB store, created with mode 0700 if missing.\n"
+"\n"
+"SIGNALS\n"
+"     SIGTERM, SIGINT\n"
+"             Stop accepting, close every session, commit what is\n"
+"             pending and exit 0.\n"
+"     SIGPIPE\n"
+"             Ignored.\n");
+}
+
+/* Create the state directory, or check the one that is there. */
+static int
+state_dir_ready(const char *dir)
+{
+	struct stat	sb;
+
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		fprintf(stderr, PROG ": cannot create state directory %s: "
+		    "%s\n", dir, strerror(errno));
+		return -1;
+	}
+
+	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, PROG ": state directory %s is not a "
+		    "directory\n", dir);
+		return -1;
+	}
+
+	/* It holds no secret key, but mailboxes are nobody else's. */
+	if (sb.st_mode & (S_IRWXG | S_IRWXO))
+		log_warn("store", "state directory %s is open to others "
+		    "(chmod 700)", dir);
+	return 0;
+}
+
+static int
+store_ready(struct store **st)
+{
+	char	err[256];
+
+	if (state_dir_ready(cfg.state_dir) == -1)
+		return -1;
+	if (store_open(st, cfg.state_dir, cfg.map_size, err,
+	    sizeof(err)) != STORE_OK) {
+		fprintf(stderr, PROG ": cannot open the store in %s: %s\n",
+		    cfg.state_dir, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- the daemon --- */
+
+static void
+commit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (store_commit(d->st) != STORE_OK)
+		log_error("store", "commit failed: %s",
+		    store_strerror(d->st));
+}
+
+/* A batch opened: commit it once this loop turn's callbacks are done. */
+static void
+wakeup_cb(void *arg)
+{
+	struct daemon	*d = arg;
+	struct timeval	 now = { 0, 0 };
+
+	evtimer_add(d->commit_ev, &now);
+}
+
+static void
+sweep(struct daemon *d)
+{
+	struct timeval	 soon = { 0, 0 };
+	size_t		 dropped = 0;
+	int		 more = 0;
+
+	if (store_expire(d->st, (uint64_t)time(NULL), EXPIRE_BATCH,
+	    &dropped, &more) != STORE_OK) {
+		log_warn("store", "expiry sweep failed: %s",
+		    store_strerror(d->st));
+		return;
+	}
+	if (dropped > 0)
+		log_info("store", "expired envelopes dropped=%zu", dropped);
+
+	/* Go on next turn rather than holding the loop up now. */
+	if (more)
+		evtimer_add(d->sweep_ev, &soon);
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sweep(arg);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	log_info("relay", "shutting down signal=%s",
+	    sig == SIGTERM ? "TERM" : "INT");
+
+	relay_free(d->relay);
+	d->relay = NULL;
+	if (store_commit(d->st) != STORE_OK)
+		log_error("store", "final commit failed: %s",
+		    store_strerror(d->st));
+	event_base_loopexit(d->base, NULL);
+}
+
+static int
+daemon_events(struct daemon *d)
+{
+	struct timeval	 every = { EXPIRE_INTERVAL, 0 };
+
+	d->commit_ev = evtimer_new(d->base, commit_cb, d);
+	d->sweep_ev = evtimer_new(d->base, sweep_cb, d);
+	d->expire_ev = event_new(d->base, -1, EV_PERSIST, sweep_cb, d);
+	d->sigterm_ev = evsignal_new(d->base, SIGTERM, signal_cb, d);
+	d->sigint_ev = evsignal_new(d->base, SIGINT, signal_cb, d);
+	if (d->commit_ev == NULL || d->sweep_ev == NULL ||
+	    d->expire_ev == NULL || d->sigterm_ev == NULL ||
+	    d->sigint_ev == NULL)
+		return -1;
+
+	if (event_add(d->expire_ev, &every) == -1 ||
+	    evsignal_add(d->sigterm_ev, NULL) == -1 ||
+	    evsignal_add(d->sigint_ev, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+	struct event	*evs[] = { d->commit_ev, d->sweep_ev, d->expire_ev,
+			    d->sigterm_ev, d->sigint_ev };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		if (evs[i] != NULL)
+			event_free(evs[i]);
+	if (d->base != NULL)
+		event_base_free(d->base);
+}
+
+static int
+run(int verbose)
+{
+	struct daemon	d;
+	int		rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	log_init(verbose ? LOG_LEVEL_DEBUG : (enum log_level)cfg.log_level);
+
+	/* A peer closing mid-write must cost a session, not the relay. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (store_ready(&d.st) == -1)
+		return 1;
+
+	if ((d.base = event_base_new()) == NULL || daemon_events(&d) == -1) {
+		log_error("relay", "cannot set up the event loop");
+		goto done;
+	}
+	store_set_wakeup(d.st, wakeup_cb, &d);
+
+	if ((d.relay = relay_new(d.base, &cfg, d.st)) == NULL)
+		goto done;
+
+	/* Drop what expired while the relay was down before serving. */
+	sweep(&d);
+
+	if (event_base_dispatch(d.base) == -1) {
+		log_error("relay", "event loop failed");
+		goto done;
+	}
+	rc = 0;
+
+ done:
+	if (d.relay != NULL)
+		relay_free(d.relay);
+	if (store_commit(d.st) != STORE_OK) {
+		log_error("store", "final commit failed: %s",
+		    store_strerror(d.st));
+		rc = 1;
+	}
+	store_close(d.st);
+	daemon_free(&d);
+	return rc;
+}
+
+/* --- user commands --- */
+
+static int
+user_cmd(int add, const char *arg, unsigned ttl)
+{
+	struct store	*st = NULL;
+	char		 addr[SP_ADDR_MAX + 1], code[SP_CODE_MAX + 1];
+	const char	*why = NULL;
+	int		 rc = 1, s;
+
+	if (sp_addr_canon(arg, strlen(arg), addr, &why) != SP_OK) {
+		fprintf(stderr, PROG ": %s: not a valid address: %s\n",
+		    arg, why != NULL ? why : "refused");
+		return 1;
+	}
+	if (strcmp(sp_addr_domain(addr), cfg.domain) != 0) {
+		fprintf(stderr, PROG ": %s: not in this relay's domain %s\n",
+		    addr, cfg.domain);
+		return 1;
+	}
+
+	log_init((enum log_level)cfg.log_level);
+	if (store_ready(&st) == -1)
+		return 1;
+
+	if (add && (s = store_user_add(st, addr)) != STORE_OK) {
+		if (s == STORE_EXISTS)
+			fprintf(stderr, PROG ": user %s already exists "
+			    "(\"user code\" issues another code)\n", addr);
+		else
+			fprintf(stderr, PROG ": cannot add %s: %s\n", addr,
+			    store_strerror(st));
+		goto done;
+	}
+
+	s = store_code_issue(st, addr, (uint64_t)time(NULL) + ttl, code);
+	if (s == STORE_NOTFOUND) {
+		fprintf(stderr, PROG ": no such user %s\n", addr);
+		goto done;
+	}
+	if (s != STORE_OK) {
+		fprintf(stderr, PROG ": cannot issue a code for %s: %s\n",
+		    addr, store_strerror(st));
+		goto done;
+	}
+
+	/* Only a committed code may be handed out. */
+	if (store_commit(st) != STORE_OK) {
+		fprintf(stderr, PROG ": cannot commit: %s\n",
+		    store_strerror(st));
+		goto done;
+	}
+	printf("%s\n", code);
+	if (fflush(stdout) == EOF) {
+		fprintf(stderr, PROG ": stdout: %s\n", strerror(errno));
+		goto done;
+	}
+	rc = 0;
+
+ done:
+	sodium_memzero(code, sizeof(code));
+	store_close(st);
+	return rc;
+}
+
+static int
+parse_ttl(const char *s, unsigned *out)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 ||
+	    v < 1 || v > SP_LIFETIME_MAX) {
+		fprintf(stderr, PROG ": --ttl: expected 1..%d seconds, "
+		    "not '%s'\n", SP_LIFETIME_MAX, s);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* "user add|code ADDR [--ttl S]"; argv[0] is "user". */
+static int
+user_main(const char *path, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "ttl",	required_argument,	NULL, 't' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	const char	*ttl_arg = NULL;
+	unsigned	 ttl;
+	int		 ch, add;
+
+	/* glibc starts over on a new vector with optind 0; its own
+	 * messages would name "user" as the program, so ours speak. */
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:t:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			ttl_arg = optarg;
+			break;
+		default:
+			fprintf(stderr, PROG ": user: bad option or missing "
+			    "argument near '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return 1;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	/* XXX: store.h has no way to walk the users yet, so "user list"
+	 * from the command-line contract cannot be offered. */
+	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
+		fprintf(stderr, PROG ": user list: not available in this "
+		    "version\n");
+		return 1;
+	}
+	if (argc != 2 || (strcmp(argv[0], "add") != 0 &&
+	    strcmp(argv[0], "code") != 0)) {
+		usage(stderr);
+		return 1;
+	}
+	add = strcmp(argv[0], "add") == 0;
+
+	if (config_load(&cfg, path) == -1)
+		return 1;
+	ttl = cfg.code_ttl;
+	if (ttl_arg != NULL && parse_ttl(ttl_arg, &ttl) == -1)
+		return 1;
+
+	return user_cmd(add, argv[1], ttl);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "check",	no_argument,		NULL, 'n' },
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "verbose",	no_argument,		NULL, 'v' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	const char	*path = CONFIG_PATH_DEFAULT;
+	int		 ch, check = 0, verbose = 0;
+
+	/* "+": options after the command belong to the command. */
+	while ((ch = getopt_long(argc, argv, "+c:hnvV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			help();
+			return 0;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf(PROG " " SEALPOST_VERSION " (protocol %d)\n",
+			    SP_PROTOCOL_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (sodium_init() == -1) {
+		fprintf(stderr, PROG ": libsodium failed to initialise\n");
+		return 1;
+	}
+
+	if (argc > 0) {
+		if (strcmp(argv[0], "user") != 0) {
+			fprintf(stderr, PROG ": unknown command '%s'\n",
+			    argv[0]);
+			usage(stderr);
+			return 1;
+		}
+		if (check) {
+			fprintf(stderr, PROG ": -n takes no command\n");
+			return 1;
+		}
+		return user_main(path, argc, argv);
+	}
+
+	if (config_load(&cfg, path) == -1)
+		return 1;
+	if (check) {
+		printf("config ok: %s\n", path);
+		return 0;
+	}
+	return run(verbose);
+}
