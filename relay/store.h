@@ -10,8 +10,11 @@
  *   outbound  peer domain NUL be64 seq -> envelope bytes
  *   seen      envelope id -> be64 expiry (the duplicate index)
  *   expiry    be64 exp || id -> where the envelope waits (the sweep list)
- * Queue keys begin with a sequence number that only grows, so puts and
- * deletes walk the B-tree in order; the random id lives only in "seen".
+ * Queue keys end with a sequence number that only grows (one counter
+ * for all queues, first value 1), so puts and deletes within a queue walk
+ * the B-tree in order; the random id lives only in "seen".  Counters are
+ * read and written inside the batch, so another process (the operator's
+ * "user add") may use the same environment while the relay runs.
  *
  * Writes gather in one batch: the first write opens a write transaction
  * and calls the wakeup hook, and everything written until store_commit()
@@ -21,9 +24,14 @@
  * only committed state.
  *
  * Every function returns one of enum store_status.  A write that fails
- * aborts the whole batch: its callbacks run with the failure, and the
- * callers answer "try later".  The store never logs; it fills the error
- * text that store_strerror returns.
+ * aborts the whole batch: its callbacks run with the failure before that
+ * write returns (so a caller may see its own callback run from inside
+ * its put), and the callers answer "try later"; the next write opens a
+ * fresh batch.  DUP, NOTFOUND and EXISTS leave the batch open and
+ * untouched.  A bad argument (an empty or over-long address or peer)
+ * returns STORE_ERR without touching the batch.  The store never logs;
+ * it fills the error text that store_strerror returns, which never holds
+ * envelope bytes or enrolment codes.
  */
 #ifndef SEALPOST_STORE_H
 #define SEALPOST_STORE_H
@@ -62,12 +70,16 @@ typedef int store_item_cb(void *arg, uint64_t seq, const uint8_t *env,
 /*
  * Open (creating if needed) the environment in directory dir, which
  * must exist, with a map of map_size bytes.  Returns STORE_OK and sets
- * *out, or STORE_ERR with a reason in err.
+ * *out, or STORE_ERR with a reason in err.  Open a directory at most
+ * once per process (LMDB's locks are per process); other processes may
+ * open it at the same time.
  */
 int store_open(struct store **out, const char *dir, size_t map_size,
     char *err, size_t errlen);
 
-/* Abort any open batch (its callbacks get STORE_ERR) and close. */
+/* Abort any open batch (its callbacks, and registrations waiting for
+ * the next batch, get STORE_ERR) and close.  Those callbacks can no
+ * longer write or register.  Never call it from a store callback. */
 void store_close(struct store *st);
 
 /* Text of the last error on st. Never NULL. */
@@ -80,17 +92,22 @@ void store_set_wakeup(struct store *st, void (*fn)(void *), void *arg);
 /*
  * Run cb(status, arg) once the current batch commits or fails.  owner
  * groups registrations so store_forget can drop them.  Without an open
- * batch, cb runs at the next commit.  Returns STORE_OK or STORE_ERR
- * (out of memory).
+ * batch, cb runs at the next store_commit (with STORE_OK if nothing
+ * was written by then).  Callbacks run from store_commit, store_close
+ * or a failing write, in registration order, and may write, register
+ * (for the next batch) and call store_forget.  Returns STORE_OK or
+ * STORE_ERR (out of memory, or the store is closing).
  */
 int store_on_commit(struct store *st, void *owner, store_done_cb *cb,
     void *arg);
 
-/* Drop every registration of owner (it is going away). */
+/* Drop every registration of owner (it is going away); safe to call
+ * from inside a callback, including one of the same batch. */
 void store_forget(struct store *st, void *owner);
 
-/* Commit the open batch, if any, then run its callbacks.  Returns the
- * status the callbacks got (STORE_OK when there was nothing to do). */
+/* Commit (and fsync) the open batch, if any, then run its callbacks.
+ * Returns the status the callbacks got (STORE_OK when there was
+ * nothing to do), STORE_FULL when the map or disk is full. */
 int store_commit(struct store *st);
 
 /* True while a batch is open. */
@@ -102,10 +119,12 @@ int store_user_add(struct store *st, const char *addr);	/* OK, EXISTS */
 int store_user_exists(struct store *st, const char *addr); /* OK, NOTFOUND */
 
 /*
- * Issue a one-time enrolment code for an existing user, valid until
- * expires (Unix seconds).  The code (NUL-terminated, at most
- * SP_CODE_MAX characters) is written to code; only its hash is stored.
- * Returns OK, NOTFOUND (no such user) or an error.
+ * Issue a one-time enrolment code for an existing user (committed or
+ * added in this batch), valid while now < expires (Unix seconds).  The
+ * code, 100 random bits as "XXXXX-XXXXX-XXXXX-XXXXX" in Crockford's
+ * base32, NUL-terminated, is written to code; only its hash is stored.
+ * Redeeming ignores case, dashes and spaces and reads O as 0, I and L
+ * as 1.  Returns OK, NOTFOUND (no such user; code is "") or an error.
  */
 int store_code_issue(struct store *st, const char *addr, uint64_t expires,
     char code[SP_CODE_MAX + 1]);
@@ -113,8 +132,10 @@ int store_code_issue(struct store *st, const char *addr, uint64_t expires,
 /*
  * Spend a code: when it exists, names addr and has not expired at now,
  * it is deleted and the device added, all in the current batch.  *dev
- * gets the new device id.  Returns OK, NOTFOUND (no, used, expired or
- * another user's code) or an error.
+ * gets the new device id (ids are unique across users, first 1).  An
+ * expired code is deleted too; another user's code is left alone.
+ * Returns OK, NOTFOUND (no, used, expired or another user's code) or an
+ * error.
  */
 int store_code_redeem(struct store *st, const char *addr, const char *code,
     uint64_t now, const uint8_t spk[SP_SIGN_PK_LEN],
@@ -128,7 +149,8 @@ int store_device_get(struct store *st, const char *addr, uint32_t dev,
 int store_devices_list(struct store *st, const char *addr,
     struct store_device *out, size_t max, size_t *n);
 
-/* Remove a device and its mailbox (operator action): OK or NOTFOUND. */
+/* Remove a device and its mailbox (operator action): OK or NOTFOUND.
+ * The envelopes' ids stay in the duplicate index until they expire. */
 int store_device_remove(struct store *st, const char *addr, uint32_t dev);
 
 /* --- envelopes (batched writes) --- */
@@ -136,7 +158,9 @@ int store_device_remove(struct store *st, const char *addr, uint32_t dev);
 /*
  * Put an envelope into device dev's mailbox, or into peer's outbound
  * queue.  When id was taken before (committed or in this batch) nothing
- * is written and STORE_DUP returned.  *seq gets the queue position.
+ * is written and STORE_DUP returned; the batch stays open, so a reply
+ * that waits for its commit also covers an earlier put of the same id in
+ * this batch.  *seq gets the queue position (0 unless OK).
  */
 int store_mailbox_put(struct store *st, uint32_t dev,
     const uint8_t id[SP_ID_LEN], uint64_t exp, const uint8_t *env,
@@ -156,7 +180,8 @@ int store_mailbox_scan(struct store *st, uint32_t dev, uint64_t after,
 int store_outbound_scan(struct store *st, const char *peer, uint64_t after,
     size_t max, store_item_cb *cb, void *arg);
 
-/* Number of committed entries waiting for peer / in dev's mailbox. */
+/* Number of committed entries waiting for peer / in dev's mailbox.
+ * Walks the queue: O(n) in its length. */
 int store_outbound_count(struct store *st, const char *peer, size_t *n);
 int store_mailbox_count(struct store *st, uint32_t dev, size_t *n);
 
