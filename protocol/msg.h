@@ -109,8 +109,8 @@ struct sp_msg {
  * Decode one frame body (without the length header) into m.
  * Returns SP_OK, or SP_E_MALFORMED, SP_E_LIMIT, SP_E_TYPE, SP_E_MISSING,
  * SP_E_UNKNOWN, SP_E_ADDRESS, SP_E_VALUE or SP_E_TOO_LARGE; on error m
- * is zeroed but for m->type, which holds the type if it was read (so a
- * relay can answer with the right rid when m->rid is set).
+ * is zeroed but for m->type and m->rid, which hold what was read of them
+ * (so a relay can answer a refused request with its rid).
  */
 int sp_msg_decode(struct sp_msg *m, const uint8_t *body, size_t len);
 
