@@ -52,7 +52,8 @@ usage(FILE *fp)
 "usage: " PROG " [-v] [-c file]\n"
 "       " PROG " [-c file] -n\n"
 "       " PROG " [-c file] user add address [--ttl seconds]\n"
-"       " PROG " [-c file] user code address [--ttl seconds]\n");
+"       " PROG " [-c file] user code address [--ttl seconds]\n"
+"       " PROG " [-c file] user list\n");
 }
 
 static void
@@ -67,6 +68,7 @@ help(void)
 "     " PROG " [-c file] -n\n"
 "     " PROG " [-c file] user add address [--ttl seconds]\n"
 "     " PROG " [-c file] user code address [--ttl seconds]\n"
+"     " PROG " [-c file] user list\n"
 "\n"
 "DESCRIPTION\n"
 "     Without a command, the relay runs in the foreground: it accepts\n"
@@ -97,7 +99,10 @@ help(void)
 "     user code address [--ttl seconds]\n"
 "             Print another enrolment code for an existing user, e.g.\n"
 "             for a second device.\n"
-"     Both may run while the relay does; they share its store.\n"
+"     user list\n"
+"             Print one line per user, in address order:\n"
+"             \"address devices=N\".\n"
+"     All may run while the relay does; they share its store.\n"
 "\n"
 "EXIT STATUS\n"
 "     0 on success (for the daemon: stopped by a signal), 1 on a\n"
@@ -377,6 +382,47 @@ user_cmd(int add, const char *arg, unsigned ttl)
 }
 
 static int
+user_list_cb(void *arg, const char *addr, size_t ndevs)
+{
+	int	*failed = arg;
+
+	if (printf("%s devices=%zu\n", addr, ndevs) < 0) {
+		*failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+user_list(void)
+{
+	struct store	*st = NULL;
+	int		 rc = 1, failed = 0;
+
+	log_init((enum log_level)cfg.log_level);
+	if (store_ready(&st) == -1)
+		return 1;
+
+	if (store_users_scan(st, user_list_cb, &failed) != STORE_OK) {
+		fprintf(stderr, PROG ": cannot list the users: %s\n",
+		    store_strerror(st));
+		goto done;
+	}
+
+	/* A listing cut short (say, by a full disk) must not pass for
+	 * the whole list. */
+	if (fflush(stdout) == EOF || failed) {
+		fprintf(stderr, PROG ": stdout: %s\n", strerror(errno));
+		goto done;
+	}
+	rc = 0;
+
+ done:
+	store_close(st);
+	return rc;
+}
+
+static int
 parse_ttl(const char *s, unsigned *out)
 {
 	char		*end;
@@ -394,7 +440,7 @@ parse_ttl(const char *s, unsigned *out)
 	return 0;
 }
 
-/* "user add|code ADDR [--ttl S]"; argv[0] is "user". */
+/* "user add|code ADDR [--ttl S]" or "user list"; argv[0] is "user". */
 static int
 user_main(const char *path, int argc, char **argv)
 {
@@ -429,12 +475,14 @@ user_main(const char *path, int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 
-	/* XXX: store.h has no way to walk the users yet, so "user list"
-	 * from the command-line contract cannot be offered. */
 	if (argc >= 1 && strcmp(argv[0], "list") == 0) {
-		fprintf(stderr, PROG ": user list: not available in this "
-		    "version\n");
-		return 1;
+		if (argc != 1 || ttl_arg != NULL) {
+			usage(stderr);
+			return 1;
+		}
+		if (config_load(&cfg, path) == -1)
+			return 1;
+		return user_list();
 	}
 	if (argc != 2 || (strcmp(argv[0], "add") != 0 &&
 	    strcmp(argv[0], "code") != 0)) {

@@ -100,6 +100,10 @@ struct store {
 	void		(*wakeup)(void *);
 	void		*wakeup_arg;
 
+	/* Where store_expire's walk over the codes goes on. */
+	uint8_t		 codes_from[CODE_HASH_LEN];
+	int		 codes_from_set;
+
 	struct store_reg *regs;		/* for the current or next batch */
 	size_t		 nregs;
 	size_t		 regcap;
@@ -502,6 +506,47 @@ store_batch_open(const struct store *st)
 
 /* --- users, devices, enrolment codes --- */
 
+static size_t
+devkey(uint8_t *key, const char *addr, size_t alen, uint32_t dev)
+{
+	memcpy(key, addr, alen);
+	key[alen] = '\0';
+	be32enc(key + alen + 1, dev);
+	return alen + 1 + 4;
+}
+
+/* Count addr's devices as transaction t sees them, stopping at max.
+ * Returns 0 or an LMDB error. */
+static int
+devices_count(struct store *st, MDB_txn *t, const char *addr, size_t alen,
+    size_t max, size_t *n)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 key[DEVKEY_MAX];
+	size_t		 klen;
+	int		 rc;
+
+	*n = 0;
+	if ((rc = mdb_cursor_open(t, st->dbi[DB_DEVICES], &c)) != 0)
+		return rc;
+
+	klen = devkey(key, addr, alen, 0);
+	k = val(key, klen);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && *n < max) {
+		if (k.mv_size != klen || memcmp(k.mv_data, key, alen + 1))
+			break;
+		(*n)++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The one call here that reads the clock itself: the creation time is
+ * only shown to operators, so the caller's "now" is not needed. */
 int
 store_user_add(struct store *st, const char *addr)
 {
@@ -549,6 +594,50 @@ store_user_exists(struct store *st, const char *addr)
 		return STORE_ERR;
 	}
 	return STORE_OK;
+}
+
+/* One read transaction for the whole walk, so the listing is one
+ * consistent picture even while the relay writes. */
+int
+store_users_scan(struct store *st, store_user_cb *cb, void *arg)
+{
+	MDB_txn		*t;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	char		 addr[SP_ADDR_MAX + 1];
+	size_t		 ndevs;
+	int		 rc, s;
+
+	if ((s = read_begin(st, &t)) != STORE_OK)
+		return s;
+	if ((rc = mdb_cursor_open(t, st->dbi[DB_USERS], &c)) != 0) {
+		seterr(st, "mdb_cursor_open", rc);
+		read_end(st, t);
+		return STORE_ERR;
+	}
+
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		if (k.mv_size == 0 || k.mv_size > SP_ADDR_MAX) {
+			snprintf(st->err, sizeof(st->err), "users: bad record");
+			s = STORE_ERR;
+			break;
+		}
+		memcpy(addr, k.mv_data, k.mv_size);
+		addr[k.mv_size] = '\0';
+		rc = devices_count(st, t, addr, k.mv_size, SIZE_MAX, &ndevs);
+		if (rc != 0 || cb(arg, addr, ndevs) != 0)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		seterr(st, "store_users_scan", rc);
+		s = STORE_ERR;
+	}
+
+	mdb_cursor_close(c);
+	read_end(st, t);
+	return s;
 }
 
 /* Write a fresh code, "XXXXX-XXXXX-XXXXX-XXXXX", into code. */
@@ -671,15 +760,6 @@ dev_take(struct store *st, uint32_t *dev)
 	return STORE_OK;
 }
 
-static size_t
-devkey(uint8_t *key, const char *addr, size_t alen, uint32_t dev)
-{
-	memcpy(key, addr, alen);
-	key[alen] = '\0';
-	be32enc(key + alen + 1, dev);
-	return alen + 1 + 4;
-}
-
 int
 store_code_redeem(struct store *st, const char *addr, const char *code,
     uint64_t now, const uint8_t spk[SP_SIGN_PK_LEN],
@@ -688,7 +768,7 @@ store_code_redeem(struct store *st, const char *addr, const char *code,
 	MDB_val		k, v;
 	uint8_t		h[CODE_HASH_LEN], key[DEVKEY_MAX], rec[DEVREC_LEN];
 	uint64_t	expires;
-	size_t		alen;
+	size_t		alen, ndevs;
 	int		rc, s, mine;
 
 	*dev = 0;
@@ -724,6 +804,25 @@ store_code_redeem(struct store *st, const char *addr, const char *code,
 	if (!mine) {
 		s = STORE_NOTFOUND;
 		goto out;
+	}
+
+	/*
+	 * A "keys" answer lists at most SP_DEVICES_MAX devices, so no
+	 * more may exist.  Counted in the batch, so devices enrolled
+	 * earlier in it count; the code stays, usable once the operator
+	 * removed a device.
+	 */
+	if (expires > now) {
+		rc = devices_count(st, st->txn, addr, alen, SP_DEVICES_MAX,
+		    &ndevs);
+		if (rc != 0) {
+			s = batch_fail(st, "mdb_cursor_get", rc);
+			goto out;
+		}
+		if (ndevs >= SP_DEVICES_MAX) {
+			s = STORE_LIMIT;
+			goto out;
+		}
 	}
 
 	/* Spent or dead: either way the code goes. */
@@ -1174,6 +1273,73 @@ expire_one(struct store *st, const MDB_val *ek, const MDB_val *ev,
 	return mdb_del(st->txn, st->dbi[DB_EXPIRY], &k, NULL);
 }
 
+/*
+ * Delete expired codes, looking at no more than budget of them, from
+ * where the last walk stopped.  Codes live a day or so and there are
+ * few of them, so an O(n) walk sharing the sweep's bound is cheap;
+ * an index by expiry would cost more on every issue.  Returns a store
+ * status; a failure aborts the batch.
+ */
+static int
+expire_codes(struct store *st, uint64_t now, size_t budget, int *more)
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 pos[CODE_HASH_LEN];
+	int		 rc, bad = 0;
+
+	if ((rc = mdb_cursor_open(st->txn, st->dbi[DB_CODES], &c)) != 0)
+		return batch_fail(st, "mdb_cursor_open", rc);
+
+	if (st->codes_from_set) {
+		memcpy(pos, st->codes_from, sizeof(pos));
+		k = val(pos, sizeof(pos));
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	} else
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+
+	while (rc == 0) {
+		if (k.mv_size != CODE_HASH_LEN || v.mv_size < 8) {
+			bad = 1;
+			break;
+		}
+		if (budget == 0) {
+			memcpy(st->codes_from, k.mv_data, CODE_HASH_LEN);
+			st->codes_from_set = 1;
+			*more = 1;
+			break;
+		}
+		budget--;
+
+		if (be64dec(v.mv_data) > now) {
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			continue;
+		}
+
+		/* Find the next one again from the deleted key. */
+		memcpy(pos, k.mv_data, sizeof(pos));
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		k = val(pos, sizeof(pos));
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(c);
+
+	if (bad) {
+		snprintf(st->err, sizeof(st->err), "codes: bad record");
+		return batch_abort(st, STORE_ERR);
+	}
+
+	/* At the end: the next walk starts over. */
+	if (rc == MDB_NOTFOUND) {
+		st->codes_from_set = 0;
+		rc = 0;
+	}
+	if (rc != 0)
+		return batch_fail(st, "store_expire", rc);
+	return STORE_OK;
+}
+
 int
 store_expire(struct store *st, uint64_t now, size_t max, size_t *dropped,
     int *more)
@@ -1214,5 +1380,6 @@ store_expire(struct store *st, uint64_t now, size_t max, size_t *dropped,
 
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return batch_fail(st, "store_expire", rc);
-	return STORE_OK;
+
+	return expire_codes(st, now, max - n, more);
 }

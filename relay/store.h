@@ -27,7 +27,7 @@
  * aborts the whole batch: its callbacks run with the failure before that
  * write returns (so a caller may see its own callback run from inside
  * its put), and the callers answer "try later"; the next write opens a
- * fresh batch.  DUP, NOTFOUND and EXISTS leave the batch open and
+ * fresh batch.  DUP, NOTFOUND, EXISTS and LIMIT leave the batch open and
  * untouched.  A bad argument (an empty or over-long address or peer)
  * returns STORE_ERR without touching the batch.  The store never logs;
  * it fills the error text that store_strerror returns, which never holds
@@ -46,6 +46,7 @@ enum store_status {
 	STORE_DUP	= 1,	/* envelope id already taken: nothing written */
 	STORE_NOTFOUND	= 2,
 	STORE_EXISTS	= 3,	/* user already exists */
+	STORE_LIMIT	= 4,	/* user has SP_DEVICES_MAX devices already */
 	STORE_ERR	= -1,	/* I/O or LMDB error; see store_strerror */
 	STORE_FULL	= -2,	/* map or disk full: temporary */
 };
@@ -113,10 +114,26 @@ int store_commit(struct store *st);
 /* True while a batch is open. */
 int store_batch_open(const struct store *st);
 
+/* Called for each user by store_users_scan with its address (valid
+ * only during the call) and its number of devices.  Return 0 to go on,
+ * 1 to stop. */
+typedef int store_user_cb(void *arg, const char *addr, size_t ndevs);
+
 /* --- users, devices, enrolment codes (batched writes) --- */
 
-int store_user_add(struct store *st, const char *addr);	/* OK, EXISTS */
+/* Add a user: OK or EXISTS.  The creation time it records is the
+ * wall clock (time(NULL)), not a caller's "now" as elsewhere here. */
+int store_user_add(struct store *st, const char *addr);
 int store_user_exists(struct store *st, const char *addr); /* OK, NOTFOUND */
+
+/*
+ * Call cb for each committed user, in address order (byte order of the
+ * canonical address), until it returns non-zero.  Returns OK (also
+ * when cb stopped the walk) or ERR.  The walk holds one read
+ * transaction throughout, which keeps the pages it sees from being
+ * reused, so callbacks should be quick.
+ */
+int store_users_scan(struct store *st, store_user_cb *cb, void *arg);
 
 /*
  * Issue a one-time enrolment code for an existing user (committed or
@@ -134,8 +151,10 @@ int store_code_issue(struct store *st, const char *addr, uint64_t expires,
  * it is deleted and the device added, all in the current batch.  *dev
  * gets the new device id (ids are unique across users, first 1).  An
  * expired code is deleted too; another user's code is left alone.
- * Returns OK, NOTFOUND (no, used, expired or another user's code) or an
- * error.
+ * Returns OK, NOTFOUND (no, used, expired or another user's code),
+ * LIMIT (addr has SP_DEVICES_MAX devices, counting those added in this
+ * batch, which is all a "keys" answer can list; the code is not spent)
+ * or an error.
  */
 int store_code_redeem(struct store *st, const char *addr, const char *code,
     uint64_t now, const uint8_t spk[SP_SIGN_PK_LEN],
@@ -188,7 +207,13 @@ int store_mailbox_count(struct store *st, uint32_t dev, size_t *n);
 /*
  * Sweep up to max entries with exp <= now: undelivered envelopes are
  * deleted from their queue and counted in *dropped, expired ids leave
- * the duplicate index.  Batched.  *more is set when entries remain.
+ * the duplicate index.  What is left of max then goes to a walk over
+ * the enrolment codes, each code looked at counting one, that deletes
+ * the expired ones (a code nobody tries would otherwise stay for
+ * ever); the walk goes on where it stopped at the next call, and
+ * starts over once it reached the end.  Batched.  *more is set when
+ * the sweep stopped at max with expired envelopes or unvisited codes
+ * left.
  */
 int store_expire(struct store *st, uint64_t now, size_t max,
     size_t *dropped, int *more);

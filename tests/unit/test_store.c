@@ -328,6 +328,127 @@ test_code_other_user(void **state)
 	assert_int_equal(store_commit(st), STORE_OK);
 }
 
+/* What a user scan saw. */
+struct users_seen {
+	char	addr[8][SP_ADDR_MAX + 1];
+	size_t	ndevs[8];
+	size_t	n;
+	size_t	stop_at;	/* stop after this many, 0 = never */
+};
+
+static int
+collect_user(void *arg, const char *addr, size_t ndevs)
+{
+	struct users_seen *u = arg;
+
+	assert_true(u->n < 8);
+	snprintf(u->addr[u->n], sizeof(u->addr[u->n]), "%s", addr);
+	u->ndevs[u->n] = ndevs;
+	u->n++;
+	return u->stop_at != 0 && u->n == u->stop_at;
+}
+
+static void
+test_users_scan(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st = f->st;
+	struct users_seen	 u = { .n = 0 };
+
+	assert_int_equal(store_users_scan(st, collect_user, &u), STORE_OK);
+	assert_int_equal(u.n, 0);
+
+	add_user(st, "bob@acme.test");
+	add_user(st, "alice@acme.test");
+	add_user(st, "alice@acme.tes");
+	enrol(st, "alice@acme.test", 1);
+	enrol(st, "alice@acme.tes", 2);
+	enrol(st, "alice@acme.test", 3);
+
+	/* Only committed users; the prefix "alice@acme.tes" sorts first
+	 * and does not take "alice@acme.test"'s devices. */
+	assert_int_equal(store_user_add(st, "aaron@acme.test"), STORE_OK);
+	assert_int_equal(store_users_scan(st, collect_user, &u), STORE_OK);
+	assert_int_equal(u.n, 3);
+	assert_string_equal(u.addr[0], "alice@acme.tes");
+	assert_int_equal(u.ndevs[0], 1);
+	assert_string_equal(u.addr[1], "alice@acme.test");
+	assert_int_equal(u.ndevs[1], 2);
+	assert_string_equal(u.addr[2], "bob@acme.test");
+	assert_int_equal(u.ndevs[2], 0);
+	assert_int_equal(store_commit(st), STORE_OK);
+
+	/* The callback stops the walk. */
+	u.n = 0;
+	u.stop_at = 2;
+	assert_int_equal(store_users_scan(st, collect_user, &u), STORE_OK);
+	assert_int_equal(u.n, 2);
+	assert_string_equal(u.addr[0], "aaron@acme.test");
+	assert_int_equal(u.ndevs[0], 0);
+	assert_string_equal(u.addr[1], "alice@acme.tes");
+}
+
+static void
+test_device_limit(void **state)
+{
+	struct fixture		*f = *state;
+	struct store		*st = f->st;
+	struct store_device	 d[SP_DEVICES_MAX + 1];
+	char			 a[SP_CODE_MAX + 1], b[SP_CODE_MAX + 1];
+	char			 old[SP_CODE_MAX + 1];
+	uint8_t			 spk[SP_SIGN_PK_LEN] = { 0 };
+	uint8_t			 bpk[SP_BOX_PK_LEN] = { 0 };
+	uint32_t		 dev, first;
+	size_t			 n;
+	int			 i;
+
+	add_user(st, "alice@acme.test");
+	first = enrol(st, "alice@acme.test", 0);
+	for (i = 1; i < SP_DEVICES_MAX - 1; i++)
+		enrol(st, "alice@acme.test", i);
+	assert_int_equal(store_code_issue(st, "alice@acme.test", 2000, a),
+	    STORE_OK);
+	assert_int_equal(store_code_issue(st, "alice@acme.test", 2000, b),
+	    STORE_OK);
+	assert_int_equal(store_code_issue(st, "alice@acme.test", 1500, old),
+	    STORE_OK);
+	assert_int_equal(store_commit(st), STORE_OK);
+
+	/* The last free place is taken in this batch; the next code
+	 * sees it and is refused, unspent, with the batch left open. */
+	assert_int_equal(store_code_redeem(st, "alice@acme.test", a, 1000,
+	    spk, bpk, &dev), STORE_OK);
+	assert_int_equal(store_code_redeem(st, "alice@acme.test", b, 1000,
+	    spk, bpk, &dev), STORE_LIMIT);
+	assert_int_equal(dev, 0);
+	assert_true(store_batch_open(st));
+	assert_int_equal(store_commit(st), STORE_OK);
+	assert_int_equal(store_devices_list(st, "alice@acme.test", d,
+	    SP_DEVICES_MAX + 1, &n), STORE_OK);
+	assert_int_equal(n, SP_DEVICES_MAX);
+
+	/* Refused again after the commit; an expired code is just gone. */
+	assert_int_equal(store_code_redeem(st, "alice@acme.test", b, 1000,
+	    spk, bpk, &dev), STORE_LIMIT);
+	assert_int_equal(store_code_redeem(st, "alice@acme.test", old, 1600,
+	    spk, bpk, &dev), STORE_NOTFOUND);
+	assert_int_equal(store_commit(st), STORE_OK);
+
+	/* With a device removed, the refused code still works. */
+	assert_int_equal(store_device_remove(st, "alice@acme.test", first),
+	    STORE_OK);
+	assert_int_equal(store_commit(st), STORE_OK);
+	assert_int_equal(store_code_redeem(st, "alice@acme.test", b, 1000,
+	    spk, bpk, &dev), STORE_OK);
+	assert_true(dev > 0);
+	assert_int_equal(store_commit(st), STORE_OK);
+	assert_int_equal(store_code_redeem(st, "alice@acme.test", old, 1000,
+	    spk, bpk, &dev), STORE_NOTFOUND);
+	assert_int_equal(store_devices_list(st, "alice@acme.test", d,
+	    SP_DEVICES_MAX + 1, &n), STORE_OK);
+	assert_int_equal(n, SP_DEVICES_MAX);
+}
+
 static void
 test_devices(void **state)
 {
@@ -653,6 +774,74 @@ test_expire(void **state)
 	assert_int_equal(n, 2);
 }
 
+/* Redeem at a clock before every expiry: OK if the sweep left the code. */
+static int
+still_there(struct store *st, const char *code)
+{
+	uint8_t		spk[SP_SIGN_PK_LEN] = { 0 };
+	uint8_t		bpk[SP_BOX_PK_LEN] = { 0 };
+	uint32_t	dev;
+	int		s;
+
+	s = store_code_redeem(st, "alice@acme.test", code, 1, spk, bpk,
+	    &dev);
+	assert_int_equal(store_commit(st), STORE_OK);
+	return s == STORE_OK;
+}
+
+static void
+test_expire_codes(void **state)
+{
+	struct fixture	*f = *state;
+	struct store	*st = f->st;
+	char		 dead[6][SP_CODE_MAX + 1], live[SP_CODE_MAX + 1];
+	uint8_t		 id[SP_ID_LEN], env[8] = { 0 };
+	uint64_t	 seq;
+	size_t		 dropped;
+	int		 more, i, calls;
+
+	add_user(st, "alice@acme.test");
+	for (i = 0; i < 6; i++)
+		assert_int_equal(store_code_issue(st, "alice@acme.test",
+		    100 + i, dead[i]), STORE_OK);
+	assert_int_equal(store_code_issue(st, "alice@acme.test", 5000, live),
+	    STORE_OK);
+	make_id(id, 1);
+	assert_int_equal(store_mailbox_put(st, 1, id, 100, env, 8, &seq),
+	    STORE_OK);
+	assert_int_equal(store_commit(st), STORE_OK);
+
+	/* Not due yet: the walk looks at all seven and deletes none. */
+	assert_int_equal(store_expire(st, 99, 10, &dropped, &more), STORE_OK);
+	assert_int_equal(more, 0);
+
+	/* The envelope takes the whole bound: no code is looked at. */
+	assert_int_equal(store_expire(st, 200, 1, &dropped, &more), STORE_OK);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(more, 1);
+
+	/* Then two codes a call, resuming where the last call stopped:
+	 * seven codes take four calls, and each dead one goes once. */
+	for (calls = 1; calls < 10; calls++) {
+		assert_int_equal(store_expire(st, 200, 2, &dropped, &more),
+		    STORE_OK);
+		assert_int_equal(dropped, 0);
+		if (!more)
+			break;
+	}
+	assert_int_equal(calls, 4);
+	assert_int_equal(store_commit(st), STORE_OK);
+
+	for (i = 0; i < 6; i++)
+		assert_false(still_there(st, dead[i]));
+	assert_true(still_there(st, live));
+
+	/* Nothing left: the next sweep starts over and finds nothing. */
+	assert_int_equal(store_expire(st, 200, 2, &dropped, &more), STORE_OK);
+	assert_int_equal(more, 0);
+	assert_int_equal(store_commit(st), STORE_OK);
+}
+
 static void
 test_map_full(void **state)
 {
@@ -927,6 +1116,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_code_other_user, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_users_scan, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_device_limit, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mailbox_commit, setup,
 		    teardown),
@@ -934,6 +1127,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_outbound, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_codes, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_map_full, setup_tiny,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
