@@ -2,7 +2,7 @@
  * wire.h - constants of Sealpost protocol version 0 shared by every module.
  *
  * Everything here is part of the wire contract written down in
- * spec/protocol.md; changing a value changes the protocol.
+ * spec/README.md; changing a value changes the protocol.
  */
 #ifndef SP_WIRE_H
 #define SP_WIRE_H
