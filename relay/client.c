@@ -269,6 +269,13 @@ client_enrol(struct client *cl, const struct sp_msg *m)
 			conn_finish(cl->conn, "too many bad codes");
 		return;
 	}
+	if (rc == STORE_LIMIT) {
+		log_warn("client", "%s: enrol refused addr=%s: device limit "
+		    "reached", cl->name, m->addr);
+		conn_send_error(cl->conn, m->rid, SP_WERR_NOT_ALLOWED,
+		    "device limit reached");
+		return;
+	}
 	if (rc != STORE_OK) {
 		log_warn("client", "%s: enrol addr=%s: store: %s", cl->name,
 		    m->addr, store_strerror(r->st));

@@ -446,7 +446,18 @@ conn_process(struct conn *c)
 		    &body, &blen) != 1)
 			break;
 
-		if ((rc = sp_msg_decode(&m, body, blen)) != SP_OK) {
+		rc = sp_msg_decode(&m, body, blen);
+		if (rc == SP_E_ADDRESS && m.type != SP_MSG_NONE) {
+			/* A well-formed request naming a bad address is
+			 * the sender's mistake, not a broken stream. */
+			log_info(c->subsys, "%s: refused %s: address not "
+			    "canonical", c->name, sp_msg_type_name(m.type));
+			conn_send_error(c, m.rid, SP_WERR_BAD_ADDRESS,
+			    "address not in canonical form");
+			evbuffer_drain(in, SP_FRAME_HEADER + n);
+			continue;
+		}
+		if (rc != SP_OK) {
 			conn_refuse(c, rc, &m);
 			break;
 		}
