@@ -139,6 +139,7 @@ int
 sp_addr_canon(const char *in, size_t len, char out[SP_ADDR_MAX + 1],
     const char **why)
 {
+	char		 dom[SP_DOMAIN_MAX + 1];
 	const char	*at;
 	size_t		 llen;
 	int		 rc;
@@ -154,10 +155,14 @@ sp_addr_canon(const char *in, size_t len, char out[SP_ADDR_MAX + 1],
 
 	if ((rc = local_canon(in, llen, out, why)) != SP_OK)
 		goto fail;
-	out[llen] = '@';
-	rc = sp_domain_canon(at + 1, len - llen - 1, out + llen + 1, why);
+	rc = sp_domain_canon(at + 1, len - llen - 1, dom, why);
 	if (rc != SP_OK)
 		goto fail;
+
+	/* len bounded the whole address above, and canonicalising never
+	 * lengthens it, so this always fits. */
+	out[llen] = '@';
+	memcpy(out + llen + 1, dom, strlen(dom) + 1);
 	return SP_OK;
 
 fail:

@@ -455,7 +455,9 @@ fedout_fail(struct fedout *fo, const char *why)
 	if (fo->failing || fo->conn == NULL)
 		return;
 	fo->failing = 1;
-	snprintf(fo->why, sizeof(fo->why), "%s", why);
+	if (snprintf(fo->why, sizeof(fo->why), "%s", why) >=
+	    (int)sizeof(fo->why))
+		log_debug("fedout", "%s: reason shortened", fo->peer->domain);
 	conn_close(fo->conn, fo->why);
 }
 

@@ -306,16 +306,21 @@ static const char *
 relay_sockname(char *out, size_t outlen, const struct sockaddr *sa)
 {
 	char	host[NI_MAXHOST], serv[NI_MAXSERV];
+	int	n;
 
 	if (getnameinfo(sa, sa->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
 	    host, sizeof(host), serv, sizeof(serv),
 	    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		snprintf(out, outlen, "?");
+		n = snprintf(out, outlen, "?");
 	else if (sa->sa_family == AF_INET6)
-		snprintf(out, outlen, "[%s]:%s", host, serv);
+		n = snprintf(out, outlen, "[%s]:%s", host, serv);
 	else
-		snprintf(out, outlen, "%s:%s", host, serv);
+		n = snprintf(out, outlen, "%s:%s", host, serv);
+
+	/* Numeric forms always fit; say so plainly if one ever did not. */
+	if (n < 0 || (size_t)n >= outlen)
+		snprintf(out, outlen, "?");
 	return out;
 }
 
