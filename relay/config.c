@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ struct cload {
 	/* Settings checked against each other once the walk is over. */
 	const config_setting_t *tls, *cert, *key;
 	const config_setting_t *retry_min, *retry_max;
+	const config_setting_t *user, *group;
 	const config_setting_t *peer_domain[CONFIG_MAX_PEERS];
 };
 
@@ -322,6 +325,55 @@ cset_log_level(struct cload *c, const config_setting_t *s,
 	cerr(c, s, "'%s' must be one of error, warn, info, debug", name);
 }
 
+/* --- the account to run as --- */
+
+static void
+cset_user(struct cload *c, const config_setting_t *s, const char *name,
+    void *arg)
+{
+	struct config	*cfg = c->cfg;
+	struct passwd	*pw;
+
+	c->user = s;
+	if (cget_str(c, s, name, cfg->user, sizeof(cfg->user)) == -1)
+		return;
+
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		cerr(c, s, "'%s': no such user '%s'", name, cfg->user);
+		return;
+	}
+	if (pw->pw_uid == 0) {
+		cerr(c, s, "'%s': '%s' is root (leave '%s' out to keep "
+		    "root)", name, cfg->user, name);
+		return;
+	}
+	cfg->uid = pw->pw_uid;
+
+	/* An explicit group wins, whichever comes first in the file. */
+	if (c->group == NULL)
+		cfg->gid = pw->pw_gid;
+}
+
+static void
+cset_group(struct cload *c, const config_setting_t *s, const char *name,
+    void *arg)
+{
+	struct config	*cfg = c->cfg;
+	struct group	*gr;
+
+	/* Marked unresolved, so a bad name is not also "root's group". */
+	c->group = s;
+	cfg->gid = (gid_t)-1;
+	if (cget_str(c, s, name, cfg->group, sizeof(cfg->group)) == -1)
+		return;
+
+	if ((gr = getgrnam(cfg->group)) == NULL) {
+		cerr(c, s, "'%s': no such group '%s'", name, cfg->group);
+		return;
+	}
+	cfg->gid = gr->gr_gid;
+}
+
 /* --- tls --- */
 
 static void
@@ -390,10 +442,76 @@ cset_max_connections(struct cload *c, const config_setting_t *s,
 	cget_uint(c, s, name, 1, 1000000, &c->cfg->client_max_connections);
 }
 
+/* --- what one peer may cost (client group, both listeners) --- */
+
+static void
+cset_max_per_address(struct cload *c, const config_setting_t *s,
+    const char *name, void *arg)
+{
+	cget_uint(c, s, name, 1, 1000000, &c->cfg->client_max_per_address);
+}
+
+static void
+cset_accept_rate(struct cload *c, const config_setting_t *s,
+    const char *name, void *arg)
+{
+	cget_uint(c, s, name, 1, 1000000, &c->cfg->client_accept_rate);
+}
+
+static void
+cset_accept_burst(struct cload *c, const config_setting_t *s,
+    const char *name, void *arg)
+{
+	cget_uint(c, s, name, 1, 1000000, &c->cfg->client_accept_burst);
+}
+
+static void
+cset_handshake_timeout(struct cload *c, const config_setting_t *s,
+    const char *name, void *arg)
+{
+	cget_uint(c, s, name, 1, 300, &c->cfg->client_handshake_timeout);
+}
+
+static void
+cset_auth_timeout(struct cload *c, const config_setting_t *s,
+    const char *name, void *arg)
+{
+	cget_uint(c, s, name, 1, 3600, &c->cfg->client_auth_timeout);
+}
+
+static void
+cset_frame_timeout(struct cload *c, const config_setting_t *s,
+    const char *name, void *arg)
+{
+	cget_uint(c, s, name, 1, 3600, &c->cfg->client_frame_timeout);
+}
+
+static void
+cset_msg_rate(struct cload *c, const config_setting_t *s,
+    const char *name, void *arg)
+{
+	cget_uint(c, s, name, 0, 1000000, &c->cfg->client_msg_rate);
+}
+
+static void
+cset_msg_burst(struct cload *c, const config_setting_t *s,
+    const char *name, void *arg)
+{
+	cget_uint(c, s, name, 1, 1000000, &c->cfg->client_msg_burst);
+}
+
 static const struct ckey client_keys[] = {
+	{ "accept_burst",	cset_accept_burst },
+	{ "accept_rate",	cset_accept_rate },
+	{ "auth_timeout",	cset_auth_timeout },
+	{ "frame_timeout",	cset_frame_timeout },
+	{ "handshake_timeout",	cset_handshake_timeout },
 	{ "idle_timeout",	cset_idle_timeout },
 	{ "listen",		cset_listen },
 	{ "max_connections",	cset_max_connections },
+	{ "max_per_address",	cset_max_per_address },
+	{ "msg_burst",		cset_msg_burst },
+	{ "msg_rate",		cset_msg_rate },
 	{ "port",		cset_port },
 };
 
@@ -574,12 +692,14 @@ static const struct ckey root_keys[] = {
 	{ "client",	cset_client },
 	{ "domain",	cset_domain },
 	{ "federation",	cset_federation },
+	{ "group",	cset_group },
 	{ "limits",	cset_limits },
 	{ "log_level",	cset_log_level },
 	{ "map_size",	cset_map_size },
 	{ "peers",	cset_peers },
 	{ "state_dir",	cset_state_dir },
 	{ "tls",	cset_tls },
+	{ "user",	cset_user },
 };
 
 /*
@@ -620,6 +740,55 @@ cwalk(struct cload *c, const config_setting_t *g, const char *prefix,
 	}
 }
 
+/*
+ * Whoever owns the key file can replace it, and with it who the relay
+ * is: only root, the account reading the config, or 'user' may.
+ */
+static void
+ckey_owner(struct cload *c)
+{
+	struct config	*cfg = c->cfg;
+	struct passwd	*pw;
+	struct stat	 sb;
+
+	if (stat(cfg->tls_key, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return;		/* cget_file said why */
+	if (sb.st_uid == 0 || sb.st_uid == geteuid() ||
+	    (cfg->user[0] != '\0' && sb.st_uid == cfg->uid))
+		return;
+
+	pw = getpwuid(sb.st_uid);
+	cerr(c, c->key, "key file %s belongs to %s%s(uid %u), not to root "
+	    "or the relay's user (chown)", cfg->tls_key,
+	    pw != NULL ? pw->pw_name : "", pw != NULL ? " " : "",
+	    (unsigned)sb.st_uid);
+}
+
+/* The account settings, once both are known. */
+static void
+caccount(struct cload *c)
+{
+	struct config	*cfg = c->cfg;
+
+	if (c->group != NULL && c->user == NULL) {
+		cerr(c, c->group, "'group' is set without 'user'");
+		return;
+	}
+	if (c->user == NULL || cfg->user[0] == '\0' || cfg->uid == 0)
+		return;		/* unset, or cset_user said why */
+
+	/* Root's group would keep access to whatever root's group may
+	 * touch, so it is refused like root itself. */
+	if (cfg->gid != 0)
+		return;		/* not root's, or cset_group said why */
+	if (c->group != NULL)
+		cerr(c, c->group, "'group': '%s' is root's group (gid 0)",
+		    cfg->group);
+	else
+		cerr(c, c->user, "'user': the primary group of '%s' is "
+		    "root's (gid 0); set 'group'", cfg->user);
+}
+
 /* Checks that span several settings, once every one has been read. */
 static void
 ccross(struct cload *c)
@@ -640,6 +809,12 @@ ccross(struct cload *c)
 			cerr(c, c->tls, "missing required setting "
 			    "'tls.key'");
 	}
+
+	/* An unknown user would only add a confusing owner complaint. */
+	caccount(c);
+	if (c->key != NULL && cfg->tls_key[0] != '\0' &&
+	    (c->user == NULL || cfg->uid != 0))
+		ckey_owner(c);
 
 	if (cfg->retry_max < cfg->retry_min) {
 		s = c->retry_max != NULL ? c->retry_max : c->retry_min;
@@ -681,6 +856,14 @@ cdefaults(struct config *cfg)
 	cfg->client.port = SP_PORT_CLIENT;
 	cfg->client_idle_timeout = 300;
 	cfg->client_max_connections = 10000;
+	cfg->client_max_per_address = 256;
+	cfg->client_accept_rate = 20;
+	cfg->client_accept_burst = 100;
+	cfg->client_handshake_timeout = 10;
+	cfg->client_auth_timeout = 30;
+	cfg->client_frame_timeout = 60;
+	cfg->client_msg_rate = 1000;
+	cfg->client_msg_burst = 2000;
 
 	snprintf(cfg->federation.host, sizeof(cfg->federation.host),
 	    "0.0.0.0");

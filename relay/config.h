@@ -12,6 +12,8 @@
 #ifndef SEALPOST_CONFIG_H
 #define SEALPOST_CONFIG_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,12 +46,51 @@ struct config {
 					 * default 1024 */
 	int		log_level;	/* enum log_level; "info" */
 
+	/*
+	 * The account the daemon runs as once its listeners, keys and
+	 * store are open (user "" = it keeps the one it started as; it
+	 * must then start as root, or as that user already).  The names
+	 * exist when loaded; neither is root's.  group "" = the user's
+	 * primary group.  Supplementary groups are dropped.
+	 */
+	char		user[256];
+	char		group[256];
+	uid_t		uid;		/* of user, when set */
+	gid_t		gid;		/* of group, or user's primary one */
+
 	char		tls_cert[4096];	/* required: our chain, leaf first */
 	char		tls_key[4096];	/* required, mode 0600 or stricter */
 
 	struct config_listener client;		/* 0.0.0.0 port 7400 */
 	unsigned	client_idle_timeout;	/* seconds, 1..86400; 300 */
 	unsigned	client_max_connections;	/* 1..1000000; 10000 */
+
+	/*
+	 * What one peer may cost.  An address is an IPv4 address or an
+	 * IPv6 /64; the per-address limits and the timeouts apply to both
+	 * listeners, the message rate to device sessions only.
+	 */
+	unsigned	client_max_per_address;	/* open connections from
+						 * one address, 1..1000000;
+						 * 256 */
+	unsigned	client_accept_rate;	/* new connections per second
+						 * from one address,
+						 * 1..1000000; 20 */
+	unsigned	client_accept_burst;	/* ... of which at once,
+						 * 1..1000000; 100 */
+	unsigned	client_handshake_timeout; /* seconds from accept to
+						 * TLS done, 1..300; 10 */
+	unsigned	client_auth_timeout;	/* seconds from TLS done to
+						 * enrolled or authenticated,
+						 * 1..3600; 30 */
+	unsigned	client_frame_timeout;	/* seconds from a frame's
+						 * first byte to its last,
+						 * 1..3600; 60 */
+	unsigned	client_msg_rate;	/* messages per second of one
+						 * device session, 0 (no
+						 * limit)..1000000; 1000 */
+	unsigned	client_msg_burst;	/* ... of which at once,
+						 * 1..1000000; 2000 */
 
 	struct config_listener federation;	/* 0.0.0.0 port 7401 */
 	unsigned	retry_min;		/* seconds, 1..86400; 1 */
@@ -71,8 +112,9 @@ struct config {
  * (or "file: message" when no line applies) on stderr; cfg is then
  * partly filled and must not be used.  Files named in the config must
  * be readable regular files; the key file must give group and others
- * no access.  Nothing is opened for good: no socket, no certificate
- * parsing (TLS set-up does that).
+ * no access and belong to root, to the user running this, or to
+ * 'user' (anyone else could swap it).  Nothing is opened for good: no
+ * socket, no certificate parsing (TLS set-up does that).
  */
 int config_load(struct config *cfg, const char *path);
 

@@ -1,10 +1,16 @@
 /*
  * main.c - sealpost-relay: the command line, and the daemon's event loop.
  */
+#define _GNU_SOURCE		/* getresuid(2) and friends */
+
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +83,11 @@ help(void)
 "     configuration on the federation listener, and logs to standard\n"
 "     error, one line per event: \"level: subsystem: message\".\n"
 "\n"
+"     Started as root with user (and group) set in the configuration,\n"
+"     it binds its listeners, reads its key and opens its store, then\n"
+"     runs as that user for good; the commands below switch too.  With\n"
+"     user set, it refuses to start as anyone but root or that user.\n"
+"\n"
 "OPTIONS\n"
 "     -c, --config file\n"
 "             Read the configuration from file (default\n"
@@ -113,7 +124,9 @@ help(void)
 "     " CONFIG_PATH_DEFAULT "\n"
 "             Default configuration file.\n"
 "     state_dir (default /var/lib/sealpost)\n"
-"             The LMDB store, created with mode 0700 if missing.\n"
+"             The LMDB store, created with mode 0700 if missing (and\n"
+"             given to user).  It must belong to the user the relay\n"
+"             runs as, and its group and others may not write to it.\n"
 "\n"
 "SIGNALS\n"
 "     SIGTERM, SIGINT\n"
@@ -123,15 +136,212 @@ help(void)
 "             Ignored.\n");
 }
 
-/* Create the state directory, or check the one that is there. */
+/* --- the account the relay runs as --- */
+
+/* Set by priv_check: root with 'user' set, so the relay switches. */
+static int	switching;
+
+/* "name (uid N)" for messages, or "uid N" when it has no name. */
+static const char *
+uid_name(uid_t uid, char *out, size_t outlen)
+{
+	struct passwd	*pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(out, outlen, "%s (uid %u)", pw->pw_name,
+		    (unsigned)uid);
+	else
+		snprintf(out, outlen, "uid %u", (unsigned)uid);
+	return out;
+}
+
+/*
+ * May this process run with the loaded config?  With 'user' set it must
+ * be root, which switches to that user once the listeners, keys and
+ * store are open, or be that user already (a supervisor started it so).
+ * daemon: warn when the relay would keep root.  0, or -1 after saying
+ * why.
+ */
+static int
+priv_check(int daemon)
+{
+	char	who[300];
+
+	switching = 0;
+	if (cfg.user[0] == '\0') {
+		if (daemon && geteuid() == 0)
+			log_warn("relay", "running as root: set 'user' in "
+			    "%s to drop root once the listeners, keys and "
+			    "store are open", cfg.path);
+		return 0;
+	}
+
+	if (geteuid() == 0) {
+		switching = 1;
+		return 0;
+	}
+	if (getuid() == cfg.uid && geteuid() == cfg.uid &&
+	    getgid() == cfg.gid && getegid() == cfg.gid)
+		return 0;
+
+	fprintf(stderr, PROG ": 'user' is %s, but this runs as %s, group "
+	    "%u: start it as root, which switches to %s, or as %s with "
+	    "group %u\n", cfg.user, uid_name(geteuid(), who, sizeof(who)),
+	    (unsigned)getegid(), cfg.user, cfg.user, (unsigned)cfg.gid);
+	return -1;
+}
+
+/*
+ * For a while, act as the target user (file access follows the
+ * effective ids): what the store creates then belongs to that user,
+ * and a link planted in its directory opens nothing root could.
+ * Root's saved ids let priv_leave return.
+ */
+static int
+priv_enter(void)
+{
+	if (setgroups(1, &cfg.gid) == -1 || setegid(cfg.gid) == -1 ||
+	    seteuid(cfg.uid) == -1) {
+		fprintf(stderr, PROG ": cannot act as user %s: %s\n",
+		    cfg.user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+priv_leave(void)
+{
+	if (seteuid(0) == -1 || setegid(0) == -1) {
+		fprintf(stderr, PROG ": cannot return to root after acting "
+		    "as %s: %s\n", cfg.user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The process's ids are all exactly the target's, for good. */
+static int
+priv_verify(void)
+{
+	uid_t	ru, eu, su;
+	gid_t	rg, eg, sg, groups[2];
+	int	n;
+
+	/* Each must fail now; one that works means root is still here. */
+	if (setuid(0) != -1 || seteuid(0) != -1 || setgid(0) != -1 ||
+	    setegid(0) != -1) {
+		fprintf(stderr, PROG ": root could be regained after "
+		    "switching to %s\n", cfg.user);
+		return -1;
+	}
+
+	n = getgroups(2, groups);
+	if (getresuid(&ru, &eu, &su) == -1 ||
+	    getresgid(&rg, &eg, &sg) == -1 ||
+	    ru != cfg.uid || eu != cfg.uid || su != cfg.uid ||
+	    rg != cfg.gid || eg != cfg.gid || sg != cfg.gid ||
+	    n != 1 || groups[0] != cfg.gid) {
+		fprintf(stderr, PROG ": ids are not all %s's after "
+		    "switching\n", cfg.user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Give up root for good: supplementary groups first (only the target
+ * group is kept), then the group, then the user, as each step needs
+ * the privilege the next one takes away.  daemon: log the result at
+ * info rather than debug.  0 (also when there is nothing to do), or -1
+ * after saying why: the caller must then exit.
+ */
+static int
+priv_drop(int daemon)
+{
+	if (cfg.user[0] == '\0')
+		return 0;
+
+	if (switching) {
+		if (setgroups(1, &cfg.gid) == -1) {
+			fprintf(stderr, PROG ": setgroups: %s\n",
+			    strerror(errno));
+			return -1;
+		}
+		if (setresgid(cfg.gid, cfg.gid, cfg.gid) == -1) {
+			fprintf(stderr, PROG ": setresgid %u: %s\n",
+			    (unsigned)cfg.gid, strerror(errno));
+			return -1;
+		}
+		if (setresuid(cfg.uid, cfg.uid, cfg.uid) == -1) {
+			fprintf(stderr, PROG ": setresuid %u: %s\n",
+			    (unsigned)cfg.uid, strerror(errno));
+			return -1;
+		}
+		if (priv_verify() == -1)
+			return -1;
+		switching = 0;
+	}
+
+	log_at(daemon ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG, "relay",
+	    "running as user=%s uid=%u gid=%u", cfg.user,
+	    (unsigned)cfg.uid, (unsigned)cfg.gid);
+	return 0;
+}
+
+/* --- the state directory and the store --- */
+
+/* A directory we just made as root goes to the target user.  Opened
+ * without following links, so a swap after mkdir gives nothing away. */
+static int
+state_dir_give(const char *dir)
+{
+	struct stat	sb;
+	int		fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fstat(fd, &sb) == -1) {
+		fprintf(stderr, PROG ": cannot open state directory %s: %s\n",
+		    dir, strerror(errno));
+		goto fail;
+	}
+
+	/* Not ours: someone replaced it between mkdir and open. */
+	if (sb.st_uid != geteuid()) {
+		fprintf(stderr, PROG ": state directory %s changed hands "
+		    "while it was being created\n", dir);
+		goto fail;
+	}
+	if (fchown(fd, cfg.uid, cfg.gid) == -1) {
+		fprintf(stderr, PROG ": cannot give state directory %s to "
+		    "%s: %s\n", dir, cfg.user, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	return 0;
+
+ fail:
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/*
+ * Create the state directory, or check the one that is there.  It must
+ * belong to the user the relay runs as (whoever owns it can swap the
+ * store's files for links) and give its group and others no write.
+ */
 static int
 state_dir_ready(const char *dir)
 {
-	struct stat	sb;
+	struct stat	 sb;
+	uid_t		 want = switching ? cfg.uid : geteuid();
+	char		 owner[300], runner[300];
 
-	if (mkdir(dir, 0700) == 0)
-		return 0;
-	if (errno != EEXIST) {
+	if (mkdir(dir, 0700) == 0) {
+		if (switching && state_dir_give(dir) == -1)
+			return -1;
+	} else if (errno != EEXIST) {
 		fprintf(stderr, PROG ": cannot create state directory %s: "
 		    "%s\n", dir, strerror(errno));
 		return -1;
@@ -140,6 +350,19 @@ state_dir_ready(const char *dir)
 	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
 		fprintf(stderr, PROG ": state directory %s is not a "
 		    "directory\n", dir);
+		return -1;
+	}
+
+	if (sb.st_uid != want) {
+		fprintf(stderr, PROG ": state directory %s belongs to %s, "
+		    "not to %s, who runs the relay (chown -R, or run it as "
+		    "its owner)\n", dir, uid_name(sb.st_uid, owner,
+		    sizeof(owner)), uid_name(want, runner, sizeof(runner)));
+		return -1;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		fprintf(stderr, PROG ": state directory %s is writable by "
+		    "its group or others (chmod 700)\n", dir);
 		return -1;
 	}
 
@@ -154,13 +377,29 @@ static int
 store_ready(struct store **st)
 {
 	char	err[256];
+	int	s;
 
 	if (state_dir_ready(cfg.state_dir) == -1)
 		return -1;
-	if (store_open(st, cfg.state_dir, cfg.map_size, err,
-	    sizeof(err)) != STORE_OK) {
-		fprintf(stderr, PROG ": cannot open the store in %s: %s\n",
-		    cfg.state_dir, err);
+
+	if (switching && priv_enter() == -1)
+		return -1;
+	s = store_open(st, cfg.state_dir, cfg.map_size, err, sizeof(err));
+	if (switching && priv_leave() == -1) {
+		if (s == STORE_OK)
+			store_close(*st);
+		*st = NULL;
+		return -1;
+	}
+
+	if (s != STORE_OK) {
+		if (switching)
+			fprintf(stderr, PROG ": cannot open the store in %s "
+			    "as user %s (who must own its files): %s\n",
+			    cfg.state_dir, cfg.user, err);
+		else
+			fprintf(stderr, PROG ": cannot open the store in "
+			    "%s: %s\n", cfg.state_dir, err);
 		return -1;
 	}
 	return 0;
@@ -282,7 +521,7 @@ run(int verbose)
 	/* A peer closing mid-write must cost a session, not the relay. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (store_ready(&d.st) == -1)
+	if (priv_check(1) == -1 || store_ready(&d.st) == -1)
 		return 1;
 
 	if ((d.base = event_base_new()) == NULL || daemon_events(&d) == -1) {
@@ -292,6 +531,11 @@ run(int verbose)
 	store_set_wakeup(d.st, wakeup_cb, &d);
 
 	if ((d.relay = relay_new(d.base, &cfg, d.st)) == NULL)
+		goto done;
+
+	/* Listeners bound and keys read: root has nothing left to do.
+	 * The loop has not run yet, so no peer was ever served as root. */
+	if (priv_drop(1) == -1)
 		goto done;
 
 	/* Drop what expired while the relay was down before serving. */
@@ -337,9 +581,12 @@ user_cmd(int add, const char *arg, unsigned ttl)
 		return 1;
 	}
 
+	/* Nothing here needs root once the store is open. */
 	log_init((enum log_level)cfg.log_level);
-	if (store_ready(&st) == -1)
+	if (priv_check(0) == -1 || store_ready(&st) == -1)
 		return 1;
+	if (priv_drop(0) == -1)
+		goto done;
 
 	if (add && (s = store_user_add(st, addr)) != STORE_OK) {
 		if (s == STORE_EXISTS)
@@ -399,9 +646,12 @@ user_list(void)
 	struct store	*st = NULL;
 	int		 rc = 1, failed = 0;
 
+	/* Nothing here needs root once the store is open. */
 	log_init((enum log_level)cfg.log_level);
-	if (store_ready(&st) == -1)
+	if (priv_check(0) == -1 || store_ready(&st) == -1)
 		return 1;
+	if (priv_drop(0) == -1)
+		goto done;
 
 	if (store_users_scan(st, user_list_cb, &failed) != STORE_OK) {
 		fprintf(stderr, PROG ": cannot list the users: %s\n",
