@@ -21,12 +21,18 @@
  * where kind is QUEUE_MAILBOX or QUEUE_OUTBOUND and the queue key is
  * the envelope's key in that database.
  */
+#define _GNU_SOURCE		/* fallocate(2) */
+
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -311,6 +317,32 @@ check_len(struct store *st, const char *s, size_t max, size_t *len)
 	return 0;
 }
 
+/*
+ * LMDB keeps its reader table in lock.mdb, written through a shared
+ * mapping, and creates that file sparse: the first reader slot on a
+ * page never written before would fault, and on a full disk the fault
+ * is a SIGBUS.  Giving the file its blocks now (it never grows) leaves
+ * no such page.  Best effort: a filesystem without fallocate, or one
+ * already full, keeps the old risk, which needs dozens of concurrent
+ * readers to bite.
+ */
+static void
+lock_file_allocate(const char *dir)
+{
+	struct stat	sb;
+	char		path[PATH_MAX];
+	int		fd, n;
+
+	n = snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return;
+	if (fstat(fd, &sb) == 0 && sb.st_size > 0)
+		(void)fallocate(fd, 0, 0, sb.st_size);
+	close(fd);
+}
+
 int
 store_open(struct store **out, const char *dir, size_t map_size, char *err,
     size_t errlen)
@@ -341,11 +373,17 @@ store_open(struct store **out, const char *dir, size_t map_size, char *err,
 	if ((rc = mdb_env_set_maxdbs(st->env, DB_COUNT)) != 0)
 		goto fail;
 
-	/* NOTLS: reads open their own transactions while the batch's
-	 * write transaction is open in the same thread. */
+	/*
+	 * NOTLS: reads open their own transactions while the batch's
+	 * write transaction is open in the same thread.  Never
+	 * MDB_WRITEMAP: pages stored through the map would grow the file
+	 * by page faults, and a fault on a full disk is a SIGBUS, where
+	 * LMDB's own write(2) gives ENOSPC, which becomes STORE_FULL.
+	 */
 	what = "mdb_env_open";
 	if ((rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600)) != 0)
 		goto fail;
+	lock_file_allocate(dir);
 
 	what = "mdb_txn_begin";
 	if ((rc = txn_begin(st, 0, &txn)) != 0)
