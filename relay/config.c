@@ -255,7 +255,7 @@ cget_domain(struct cload *c, const config_setting_t *s, const char *name,
 		    name, v, canon);
 		return -1;
 	}
-	memcpy(out, canon, sizeof(canon));
+	memcpy(out, canon, strlen(canon) + 1);
 	return 0;
 }
 
@@ -905,6 +905,77 @@ cdirname(const char *path, char dir[PATH_MAX])
 	return 0;
 }
 
+/*
+ * libconfig 1.5 reads included files with a flex scanner that calls
+ * exit() when a read fails, which is what happens when the file or an
+ * @include names a directory (or a FIFO, which would hang instead).  So
+ * before libconfig sees anything, check that the file and everything it
+ * includes, recursively, are regular files.  Returns 0 or -1 after
+ * printing "file:line: message".
+ */
+#define CONFIG_INCLUDE_DEPTH	8
+
+static int
+cincludes_ok(const char *path, const char *dir, int depth)
+{
+	struct stat	 sb;
+	char		 line[4096], sub[PATH_MAX];
+	const char	*p, *q;
+	FILE		*f;
+	int		 lineno = 0, rc = 0;
+
+	if (stat(path, &sb) == -1) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		fprintf(stderr, "%s: not a regular file\n", path);
+		return -1;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "@include", 8) != 0)
+			continue;
+		p += 8;
+		p += strspn(p, " \t");
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL ||
+		    memchr(p + 1, '\\', q - p - 1) != NULL || q == p + 1) {
+			fprintf(stderr, "%s:%d: @include needs a plain, "
+			    "non-empty file name in double quotes\n", path,
+			    lineno);
+			rc = -1;
+			break;
+		}
+		if (depth >= CONFIG_INCLUDE_DEPTH) {
+			fprintf(stderr, "%s:%d: @include nested too deeply\n",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		if (snprintf(sub, sizeof(sub), "%s%s%.*s",
+		    p[1] == '/' ? "" : dir, p[1] == '/' ? "" : "/",
+		    (int)(q - p - 1), p + 1) >= (int)sizeof(sub)) {
+			fprintf(stderr, "%s:%d: @include name too long\n",
+			    path, lineno);
+			rc = -1;
+			break;
+		}
+		if (cincludes_ok(sub, dir, depth + 1) == -1) {
+			fprintf(stderr, "%s:%d: in this @include\n", path,
+			    lineno);
+			rc = -1;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
 int
 config_load(struct config *cfg, const char *path)
 {
@@ -928,6 +999,9 @@ config_load(struct config *cfg, const char *path)
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		return -1;
 	}
+
+	if (cincludes_ok(path, c.dir, 0) == -1)
+		return -1;
 
 	config_init(&lc);
 	config_set_include_dir(&lc, c.dir[0] != '\0' ? c.dir : "/");

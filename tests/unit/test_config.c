@@ -509,6 +509,30 @@ test_include(void **state)
 	assert_string_equal(cfg.peers[0].ca, want);
 }
 
+/*
+ * libconfig's scanner exits the whole process when an included name is
+ * a directory; the loader must refuse such names itself, with a line.
+ */
+static void
+test_include_not_a_file(void **state)
+{
+	char	want[3 * PATH_MAX];
+
+	assert_int_equal(load(MINIMAL "@include \".\"\n"), -1);
+	snprintf(want, sizeof(want), "%s/.: not a regular file\n"
+	    "%s:%d: in this @include\n", dir, conf,
+	    count_lines(MINIMAL) + 1);
+	assert_string_equal(errs, want);
+
+	assert_int_equal(load(MINIMAL "@include \"\"\n"), -1);
+	assert_non_null(strstr(errs, "@include needs a plain, non-empty "
+	    "file name"));
+
+	/* A directory given as the config file itself. */
+	assert_int_equal(load_path(dir), -1);
+	assert_non_null(strstr(errs, "not a regular file"));
+}
+
 int
 main(void)
 {
@@ -529,6 +553,7 @@ main(void)
 		cmocka_unit_test(test_bounds_and_types),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_include_not_a_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
