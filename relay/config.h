@@ -111,8 +111,8 @@ struct config {
  * Returns 0, or -1 after printing each problem as "file:line: message"
  * (or "file: message" when no line applies) on stderr; cfg is then
  * partly filled and must not be used.  Files named in the config must
- * be readable regular files; the key file must give group and others
- * no access and belong to root, to the user running this, or to
+ * be readable regular files; the key file must be neither readable
+ * nor writable by group and others, and belong to root, to the user running this, or to
  * 'user' (anyone else could swap it).  Nothing is opened for good: no
  * socket, no certificate parsing (TLS set-up does that).
  */
