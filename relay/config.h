@@ -112,8 +112,8 @@ struct config {
  * (or "file: message" when no line applies) on stderr; cfg is then
  * partly filled and must not be used.  Files named in the config must
  * be readable regular files; the key file must be neither readable
- * nor writable by group and others, and belong to root, to the user running this, or to
- * 'user' (anyone else could swap it).  Nothing is opened for good: no
+ * nor writable by group and others, and belong to root, to the user
+ * running this, or to 'user' (anyone else could swap it).  Nothing is opened for good: no
  * socket, no certificate parsing (TLS set-up does that).
  */
 int config_load(struct config *cfg, const char *path);
