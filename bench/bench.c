@@ -12,6 +12,7 @@
  *
  * Prints envelopes/s and latency percentiles from send to delivery.
  */
+#include <sys/resource.h>
 #include <sys/time.h>
 
 #include <arpa/inet.h>
@@ -431,7 +432,8 @@ main(int argc, char **argv)
 	};
 	struct bench b;
 	const char *codes_a = NULL, *codes_b = NULL;
-	double *lat, elapsed;
+	struct rusage ru0, ru1;
+	double *lat, elapsed, cpu;
 	size_t i, nl = 0;
 	int ch;
 
@@ -506,8 +508,10 @@ main(int argc, char **argv)
 		b.senders[i].next = b.n * i / b.pairs;
 		b.senders[i].end = b.n * (i + 1) / b.pairs;
 	}
+	getrusage(RUSAGE_SELF, &ru0);
 	start_run(&b);
 	event_base_dispatch(b.base);
+	getrusage(RUSAGE_SELF, &ru1);
 	if (b.received != b.n)
 		die("run stopped before every envelope arrived");
 
@@ -519,10 +523,14 @@ main(int argc, char **argv)
 			lat[nl++] = (b.t_recv[i] - b.t_send[i]) * 1e3;
 	qsort(lat, nl, sizeof(double), cmp_double);
 	elapsed = b.t_end - b.t_start;
+	cpu = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+	    (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+	    (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+	    (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
 	printf("sealpost_federated envelopes=%zu pairs=%zu window=%zu "
 	    "body=%zu elapsed_s=%.2f envelopes_per_s=%.0f p50_ms=%.2f "
-	    "p99_ms=%.2f lost=%zu\n", b.n, b.pairs, b.window, b.body,
-	    elapsed, b.n / elapsed, lat[nl / 2], lat[nl * 99 / 100],
-	    b.n - b.received);
+	    "p99_ms=%.2f lost=%zu load_generator_cpu_s=%.2f\n", b.n, b.pairs,
+	    b.window, b.body, elapsed, b.n / elapsed, lat[nl / 2],
+	    lat[nl * 99 / 100], b.n - b.received, cpu);
 	return 0;
 }
