@@ -46,6 +46,7 @@ struct daemon {
 	struct event		*sweep_ev;	/* sweep again: more is due */
 	struct event		*sigterm_ev;
 	struct event		*sigint_ev;
+	struct event		*sighup_ev;
 	int			 stopping;
 };
 
@@ -60,7 +61,9 @@ usage(FILE *fp)
 "       " PROG " [-c file] -n\n"
 "       " PROG " [-c file] user add address [--ttl seconds]\n"
 "       " PROG " [-c file] user code address [--ttl seconds]\n"
-"       " PROG " [-c file] user list\n");
+"       " PROG " [-c file] user list\n"
+"       " PROG " [-c file] user revoke address device\n"
+"       " PROG " [-c file] user remove address\n");
 }
 
 static void
@@ -76,6 +79,8 @@ help(void)
 "     " PROG " [-c file] user add address [--ttl seconds]\n"
 "     " PROG " [-c file] user code address [--ttl seconds]\n"
 "     " PROG " [-c file] user list\n"
+"     " PROG " [-c file] user revoke address device\n"
+"     " PROG " [-c file] user remove address\n"
 "\n"
 "DESCRIPTION\n"
 "     Without a command, the relay runs in the foreground: it accepts\n"
@@ -114,7 +119,15 @@ help(void)
 "     user list\n"
 "             Print one line per user, in address order:\n"
 "             \"address devices=N\".\n"
-"     All may run while the relay does; they share its store.\n"
+"     user revoke address device\n"
+"             Remove one device (its number is the dev= of the\n"
+"             client's enrolment) and the envelopes waiting for it.\n"
+"     user remove address\n"
+"             Remove the user with every device, waiting envelope\n"
+"             and unspent enrolment code.\n"
+"     All may run while the relay does; they share its store.  A\n"
+"     session a revoked device has open goes on until it ends; the\n"
+"     device cannot authenticate again.\n"
 "\n"
 "EXIT STATUS\n"
 "     0 on success (for the daemon: stopped by a signal), 1 on a\n"
@@ -133,6 +146,9 @@ help(void)
 "     SIGTERM, SIGINT\n"
 "             Stop accepting, close every session, commit what is\n"
 "             pending and exit 0.\n"
+"     SIGHUP\n"
+"             Ignored, with a warning: the configuration is read only\n"
+"             at start-up, so a change needs a restart.\n"
 "     SIGPIPE\n"
 "             Ignored.\n");
 }
@@ -490,6 +506,14 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* Without a handler SIGHUP would end the relay silently. */
+static void
+sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_warn("relay", "SIGHUP ignored: the configuration is read only "
+	    "at start-up; restart the relay to apply changes");
+}
+
 static int
 daemon_events(struct daemon *d)
 {
@@ -501,16 +525,18 @@ daemon_events(struct daemon *d)
 	d->expire_ev = event_new(d->base, -1, EV_PERSIST, sweep_cb, d);
 	d->sigterm_ev = evsignal_new(d->base, SIGTERM, signal_cb, d);
 	d->sigint_ev = evsignal_new(d->base, SIGINT, signal_cb, d);
+	d->sighup_ev = evsignal_new(d->base, SIGHUP, sighup_cb, d);
 	if (d->commit_ev == NULL || d->commit_late_ev == NULL ||
 	    event_priority_set(d->commit_ev, COMMIT_PRIORITY) == -1 ||
 	    d->sweep_ev == NULL ||
 	    d->expire_ev == NULL || d->sigterm_ev == NULL ||
-	    d->sigint_ev == NULL)
+	    d->sigint_ev == NULL || d->sighup_ev == NULL)
 		return -1;
 
 	if (event_add(d->expire_ev, &every) == -1 ||
 	    evsignal_add(d->sigterm_ev, NULL) == -1 ||
-	    evsignal_add(d->sigint_ev, NULL) == -1)
+	    evsignal_add(d->sigint_ev, NULL) == -1 ||
+	    evsignal_add(d->sighup_ev, NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -520,7 +546,7 @@ daemon_free(struct daemon *d)
 {
 	struct event	*evs[] = { d->commit_ev, d->commit_late_ev,
 			    d->sweep_ev, d->expire_ev,
-			    d->sigterm_ev, d->sigint_ev };
+			    d->sigterm_ev, d->sigint_ev, d->sighup_ev };
 	size_t		 i;
 
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
@@ -695,6 +721,71 @@ user_list(void)
 	return rc;
 }
 
+/*
+ * "user revoke ADDR DEV" (devarg set) removes one device and its
+ * mailbox; "user remove ADDR" removes the user with every device and
+ * unspent code.  A session the device has open at that moment goes on
+ * until it ends; it cannot authenticate again.
+ */
+static int
+user_delete(const char *arg, const char *devarg)
+{
+	struct store	*st = NULL;
+	char		 addr[SP_ADDR_MAX + 1], *end;
+	const char	*why = NULL;
+	unsigned long	 dev = 0;
+	int		 rc = 1, s;
+
+	if (sp_addr_canon(arg, strlen(arg), addr, &why) != SP_OK) {
+		fprintf(stderr, PROG ": %s: not a valid address: %s\n",
+		    arg, why != NULL ? why : "refused");
+		return 1;
+	}
+	if (devarg != NULL) {
+		errno = 0;
+		dev = strtoul(devarg, &end, 10);
+		if (*devarg < '1' || *devarg > '9' || *end != '\0' ||
+		    errno != 0 || dev > UINT32_MAX) {
+			fprintf(stderr, PROG ": %s: not a device number\n",
+			    devarg);
+			return 1;
+		}
+	}
+
+	log_init((enum log_level)cfg.log_level);
+	if (priv_check(0) == -1 || store_ready(&st) == -1)
+		return 1;
+	if (priv_drop(0) == -1)
+		goto done;
+
+	if (devarg != NULL)
+		s = store_device_remove(st, addr, (uint32_t)dev);
+	else
+		s = store_user_remove(st, addr);
+	if (s == STORE_NOTFOUND) {
+		if (devarg != NULL)
+			fprintf(stderr, PROG ": %s has no device %lu\n", addr,
+			    dev);
+		else
+			fprintf(stderr, PROG ": no such user %s\n", addr);
+		goto done;
+	}
+	if (s != STORE_OK || store_commit(st) != STORE_OK) {
+		fprintf(stderr, PROG ": cannot remove: %s\n",
+		    store_strerror(st));
+		goto done;
+	}
+	if (devarg != NULL)
+		printf("revoked %s device %lu\n", addr, dev);
+	else
+		printf("removed %s\n", addr);
+	rc = fflush(stdout) == EOF;
+
+ done:
+	store_close(st);
+	return rc;
+}
+
 static int
 parse_ttl(const char *s, unsigned *out)
 {
@@ -756,6 +847,18 @@ user_main(const char *path, int argc, char **argv)
 		if (config_load(&cfg, path) == -1)
 			return 1;
 		return user_list();
+	}
+	if (argc >= 1 && (strcmp(argv[0], "revoke") == 0 ||
+	    strcmp(argv[0], "remove") == 0)) {
+		int revoke = strcmp(argv[0], "revoke") == 0;
+
+		if (argc != (revoke ? 3 : 2) || ttl_arg != NULL) {
+			usage(stderr);
+			return 1;
+		}
+		if (config_load(&cfg, path) == -1)
+			return 1;
+		return user_delete(argv[1], revoke ? argv[2] : NULL);
 	}
 	if (argc != 2 || (strcmp(argv[0], "add") != 0 &&
 	    strcmp(argv[0], "code") != 0)) {

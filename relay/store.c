@@ -1021,6 +1021,52 @@ store_device_remove(struct store *st, const char *addr, uint32_t dev)
 	return STORE_OK;
 }
 
+int
+store_user_remove(struct store *st, const char *addr)
+{
+	struct store_device	 devs[SP_DEVICES_MAX];
+	MDB_cursor		*c;
+	MDB_val			 k, v;
+	size_t			 alen, n, i;
+	int			 rc, s;
+
+	if (check_len(st, addr, SP_ADDR_MAX, &alen) == -1)
+		return STORE_ERR;
+	if ((s = store_devices_list(st, addr, devs, SP_DEVICES_MAX, &n)) !=
+	    STORE_OK)
+		return s;
+	if ((s = batch_begin(st)) != STORE_OK)
+		return s;
+
+	k = val(addr, alen);
+	rc = mdb_del(st->txn, st->dbi[DB_USERS], &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return STORE_NOTFOUND;
+	if (rc != 0)
+		return batch_fail(st, "mdb_del", rc);
+
+	for (i = 0; i < n; i++) {
+		s = store_device_remove(st, addr, devs[i].dev);
+		if (s != STORE_OK && s != STORE_NOTFOUND)
+			return s;
+	}
+
+	/* Codes not yet spent would let a device enrol for a user that
+	 * is gone.  Codes are few and keyed by hash: walk them. */
+	if ((rc = mdb_cursor_open(st->txn, st->dbi[DB_CODES], &c)) != 0)
+		return batch_fail(st, "mdb_cursor_open", rc);
+	while ((rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) == 0) {
+		if (v.mv_size == 8 + alen &&
+		    memcmp((uint8_t *)v.mv_data + 8, addr, alen) == 0 &&
+		    (rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return batch_fail(st, "mdb_cursor_del", rc);
+	return STORE_OK;
+}
+
 /* --- envelopes --- */
 
 /*

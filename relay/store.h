@@ -172,6 +172,13 @@ int store_devices_list(struct store *st, const char *addr,
  * The envelopes' ids stay in the duplicate index until they expire. */
 int store_device_remove(struct store *st, const char *addr, uint32_t dev);
 
+/*
+ * Remove a user with every device, mailbox and unspent enrolment code
+ * (operator action), in the current batch: OK or NOTFOUND.  Envelope
+ * ids stay in the duplicate index until they expire.
+ */
+int store_user_remove(struct store *st, const char *addr);
+
 /* --- envelopes (batched writes) --- */
 
 /*
