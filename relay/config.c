@@ -816,6 +816,15 @@ ccross(struct cload *c)
 	    (c->user == NULL || cfg->uid != 0))
 		ckey_owner(c);
 
+	/* Both listeners on one port would fail at start-up with an
+	 * "address in use" that seems to blame another program. */
+	if (cfg->client.port == cfg->federation.port &&
+	    (strcmp(cfg->client.host, cfg->federation.host) == 0 ||
+	    strcmp(cfg->client.host, "0.0.0.0") == 0 ||
+	    strcmp(cfg->federation.host, "0.0.0.0") == 0))
+		cerr(c, NULL, "'client.port' and 'federation.port' are both "
+		    "%u on the same address", (unsigned)cfg->client.port);
+
 	if (cfg->retry_max < cfg->retry_min) {
 		s = c->retry_max != NULL ? c->retry_max : c->retry_min;
 		cerr(c, s, "'federation.retry_max' (%u) is below "

@@ -430,6 +430,22 @@ test_retry(void **state)
 	    "federation = { retry_min = 7; retry_max = 7; };\n"), 0);
 }
 
+/* Two listeners on one address and port cannot both bind. */
+static void
+test_port_clash(void **state)
+{
+	assert_int_equal(load(MINIMAL
+	    "client = { port = 7500; };\n"
+	    "federation = { port = 7500; };\n"), -1);
+	assert_non_null(strstr(errs, "'client.port' and 'federation.port' "
+	    "are both 7500 on the same address"));
+
+	/* Different addresses may share a port number. */
+	assert_int_equal(load(MINIMAL
+	    "client = { listen = \"127.0.0.1\"; port = 7500; };\n"
+	    "federation = { listen = \"127.0.0.2\"; port = 7500; };\n"), 0);
+}
+
 static void
 test_bounds_and_types(void **state)
 {
@@ -550,6 +566,7 @@ main(void)
 		cmocka_unit_test(test_missing_cert),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_retry),
+		cmocka_unit_test(test_port_clash),
 		cmocka_unit_test(test_bounds_and_types),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_include),
