@@ -12,6 +12,7 @@
 
 #include "identity.h"
 #include "session.h"
+#include "wire.h"
 
 enum client_exit {
 	EXIT_OK		= 0,
@@ -23,6 +24,33 @@ enum client_exit {
 
 /* How long to wait for the relay's answer to any request. */
 #define CLIENT_IO_TIMEOUT_MS	30000
+
+#define CLIENT_VERSION		"0.1.0"
+
+/*
+ * The inner map of a seal at its largest as this client builds it
+ * (envelope.h), msgpack bytes without the body itself: a map of 7, each
+ * key, then a 254-byte address (str8), a device id (uint32), the public
+ * key (bin8), the type "application/octet-stream" (fixstr), a 255-byte
+ * file name (str8), the body's bin32 header and the signature (bin8).
+ */
+#define CLIENT_INNER_MAX	(1 +					\
+	    5 + 2 + SP_ADDR_MAX +	/* from */			\
+	    5 + 5 +			/* fdev */			\
+	    4 + 2 + SP_SIGN_PK_LEN +	/* spk */			\
+	    5 + 1 + 24 +		/* type */			\
+	    5 + 2 + SP_NAME_MAX +	/* name */			\
+	    5 + 5 +			/* body */			\
+	    4 + 2 + SP_SIG_LEN)		/* sig */
+
+/*
+ * The largest text or file send takes: what the largest padding bucket
+ * holds beside the padding marker and the rest of the inner map.  A
+ * literal, so that the help can quote it; the assertion keeps it true.
+ */
+#define CLIENT_BODY_MAX		523605
+_Static_assert(CLIENT_BODY_MAX == SP_PLAINTEXT_MAX - 1 - CLIENT_INNER_MAX,
+    "CLIENT_BODY_MAX does not match the largest bucket");
 
 /* The identity file chosen by the global -i option. */
 extern const char *client_identity_opt;
@@ -91,6 +119,19 @@ int cmd_connect(struct identity *id, struct conn *c);
 /* The whole help on stdout for --help (ok set), else the usage lines
  * on stderr.  Returns the exit code (EXIT_OK or EXIT_LOCAL). */
 int cmd_usage(const char *help, int ok);
+
+/* Say what is wrong with the command line, then the usage lines on
+ * stderr.  Returns EXIT_LOCAL. */
+int cmd_misuse(const char *help, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * After getopt_long returned '?' or ':' (option strings start with ':'
+ * and opterr is 0, so getopt itself prints nothing): name the unknown
+ * option, or the one missing its value, then the usage lines.  Returns
+ * EXIT_LOCAL.
+ */
+int cmd_badopt(const char *help, int ch, char **argv);
 
 /* Parse a decimal number in [min, max]: 0, or -1 when it is not one. */
 int cmd_number(const char *s, uint64_t min, uint64_t max, uint64_t *out);

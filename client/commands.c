@@ -27,11 +27,16 @@ static const char enrol_help[] =
 "Make new keys for this device, enrol them at ADDR's relay with the one-time\n"
 "CODE from its operator, and write the identity file (mode 0600).  An\n"
 "existing identity file is never overwritten.  Prints\n"
-"\"enrolled ADDR dev=N\".\n"
+"\"enrolled ADDR dev=N\".  The code may be typed in any case, with or\n"
+"without its dashes; white space in it is dropped.\n"
 "\n"
 "  -r, --relay HOST[:PORT]  the relay's client listener (port 7400 if none)\n"
 "  -c, --ca CAFILE          the CA certificate of ADDR's organisation\n"
+"  -i, --identity FILE      the identity file to write\n"
 "  -h, --help               show this help\n";
+
+#define STR(x)	STR_(x)
+#define STR_(x)	#x
 
 static const char send_help[] =
 "usage: sealpost [-i IDENTITY] send ADDR [--text TEXT | --file PATH]\n"
@@ -40,21 +45,27 @@ static const char send_help[] =
 "Look up ADDR's devices, seal one envelope to each and hand them to the\n"
 "relay.  Without --text or --file the text is read from standard input.\n"
 "Prints \"accepted ID dev=N\" for each device once the relay has stored it.\n"
+"A text or file may hold at most " STR(CLIENT_BODY_MAX) " bytes (511 KiB).  "
+"When ADDR has no\n"
+"enrolled device, nothing is sent and the exit status is 3.\n"
 "\n"
 "  -t, --text TEXT      send TEXT (text/plain)\n"
 "  -f, --file PATH      send the file (application/octet-stream, with its\n"
 "                       name)\n"
 "  -T, --ttl SECONDS    how long the relays keep it (default 7 days,\n"
 "                       60 to 2592000)\n"
+"  -i, --identity FILE  the identity file\n"
 "  -h, --help           show this help\n";
 
 static const char lookup_help[] =
 "usage: sealpost [-i IDENTITY] lookup ADDR\n"
 "\n"
 "Ask the relay for ADDR's devices and their public keys.  Prints one line\n"
-"per device: \"dev=N sign=HEX box=HEX\".\n"
+"per device: \"dev=N sign=HEX box=HEX\".  A user without any enrolled\n"
+"device prints nothing (a note on standard error) and exits 0.\n"
 "\n"
-"  -h, --help   show this help\n";
+"  -i, --identity FILE  the identity file\n"
+"  -h, --help           show this help\n";
 
 int
 cmd_usage(const char *help, int ok)
@@ -185,21 +196,61 @@ enrol_run(struct identity *id, const char *code)
 	return EXIT_OK;
 }
 
+/*
+ * The code as the relay wants it on the wire: what the user typed, in
+ * one argument or several, without white space.  The relay ignores case
+ * and dashes itself.  The code is a secret: never printed.
+ */
+static int
+enrol_code(int argc, char **argv, char code[SP_CODE_MAX + 1])
+{
+	const char	*p;
+	size_t		 n = 0;
+	int		 i;
+
+	for (i = 0; i < argc; i++) {
+		for (p = argv[i]; *p != '\0'; p++) {
+			if (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+				continue;
+			if (*p < 0x21 || *p > 0x7e) {
+				client_warnx("the enrolment code holds a "
+				    "character other than ASCII letters, "
+				    "digits and punctuation");
+				return -1;
+			}
+			if (n == SP_CODE_MAX) {
+				client_warnx("the enrolment code is longer "
+				    "than %d characters", SP_CODE_MAX);
+				return -1;
+			}
+			code[n++] = *p;
+		}
+	}
+	code[n] = '\0';
+	if (n == 0) {
+		client_warnx("the enrolment code is empty");
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_enrol(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "relay",	required_argument,	NULL, 'r' },
 		{ "ca",		required_argument,	NULL, 'c' },
+		{ "identity",	required_argument,	NULL, 'i' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct identity	 id;
 	const char	*relay = NULL, *ca = NULL;
+	char		 code[SP_CODE_MAX + 1];
 	int		 ch, rc;
 
 	memset(&id, 0, sizeof(id));
-	while ((ch = getopt_long(argc, argv, "r:c:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":r:c:i:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			relay = optarg;
@@ -207,34 +258,42 @@ cmd_enrol(int argc, char **argv)
 		case 'c':
 			ca = optarg;
 			break;
+		case 'i':
+			client_identity_opt = optarg;
+			break;
 		case 'h':
 			return cmd_usage(enrol_help, 1);
 		default:
-			return cmd_usage(enrol_help, 0);
+			return cmd_badopt(enrol_help, ch, argv);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 2 || relay == NULL || ca == NULL)
-		return cmd_usage(enrol_help, 0);
+	if (argc < 2)
+		return cmd_misuse(enrol_help, "enrol needs ADDR and CODE");
+	if (relay == NULL)
+		return cmd_misuse(enrol_help, "enrol needs --relay");
+	if (ca == NULL)
+		return cmd_misuse(enrol_help, "enrol needs --ca");
 
 	if (canon_arg(argv[0], id.keys.addr) == -1)
 		return EXIT_LOCAL;
-	if (strlen(argv[1]) == 0 || strlen(argv[1]) > SP_CODE_MAX) {
-		client_warnx("the enrolment code is empty or too long");
+	/* "ABCDE FGHIJ ..." unquoted is several arguments: one code. */
+	if (enrol_code(argc - 1, argv + 1, code) == -1) {
+		sodium_memzero(code, sizeof(code));
 		return EXIT_LOCAL;
 	}
 	if (parse_relay(relay, &id) == -1) {
 		client_warnx("%s: not HOST[:PORT]", relay);
-		return EXIT_LOCAL;
-	}
-	/* Absolute, so the identity works from any directory. */
-	if (realpath(ca, id.ca) == NULL) {
+		rc = EXIT_LOCAL;
+	} else if (realpath(ca, id.ca) == NULL) {
+		/* Absolute, so the identity works from any directory. */
 		client_warnx("%s: %s", ca, strerror(errno));
-		return EXIT_LOCAL;
-	}
+		rc = EXIT_LOCAL;
+	} else
+		rc = enrol_run(&id, code);
 
-	rc = enrol_run(&id, argv[1]);
+	sodium_memzero(code, sizeof(code));
 	identity_wipe(&id);
 	return rc;
 }
@@ -276,7 +335,7 @@ read_file(const char *path, struct sp_buf *b)
 		client_warnx("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	rc = read_all(fd, b, SP_PLAINTEXT_MAX, path);
+	rc = read_all(fd, b, CLIENT_BODY_MAX, path);
 	close(fd);
 	return rc;
 }
@@ -384,8 +443,10 @@ send_run(const char *to, const struct sp_content *content, uint64_t ttl)
 		client_warnx("unexpected answer to lookup");
 		rc = EXIT_NET;
 	} else if (rc == EXIT_OK && ev.ndevs == 0) {
-		client_warnx("%s has no enrolled device", to);
-		rc = EXIT_LOCAL;
+		/* The user exists at its relay but cannot read anything
+		 * yet: the cause lies there, not here. */
+		client_warnx("%s has no enrolled device; nothing sent", to);
+		rc = EXIT_REFUSED;
 	}
 
 	/* ev.devs is valid only until the next call on the session. */
@@ -406,6 +467,7 @@ cmd_send(int argc, char **argv)
 		{ "text",	required_argument,	NULL, 't' },
 		{ "file",	required_argument,	NULL, 'f' },
 		{ "ttl",	required_argument,	NULL, 'T' },
+		{ "identity",	required_argument,	NULL, 'i' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -416,7 +478,8 @@ cmd_send(int argc, char **argv)
 	uint64_t		 ttl = SP_LIFETIME_DEFAULT;
 	int			 ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "t:f:T:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":t:f:T:i:h", opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			text = optarg;
@@ -432,16 +495,25 @@ cmd_send(int argc, char **argv)
 				return EXIT_LOCAL;
 			}
 			break;
+		case 'i':
+			client_identity_opt = optarg;
+			break;
 		case 'h':
 			return cmd_usage(send_help, 1);
 		default:
-			return cmd_usage(send_help, 0);
+			return cmd_badopt(send_help, ch, argv);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1 || (text != NULL && file != NULL))
-		return cmd_usage(send_help, 0);
+	if (argc == 0)
+		return cmd_misuse(send_help, "send needs ADDR");
+	if (argc > 1)
+		return cmd_misuse(send_help, "send takes one ADDR, not %d "
+		    "arguments", argc);
+	if (text != NULL && file != NULL)
+		return cmd_misuse(send_help, "--text and --file cannot be "
+		    "used together");
 	if (canon_arg(argv[0], to) == -1)
 		return EXIT_LOCAL;
 
@@ -459,7 +531,7 @@ cmd_send(int argc, char **argv)
 		strcpy(content.name, name);
 		rc = read_file(file, &body);
 	} else
-		rc = read_all(STDIN_FILENO, &body, SP_PLAINTEXT_MAX, "stdin");
+		rc = read_all(STDIN_FILENO, &body, CLIENT_BODY_MAX, "stdin");
 
 	if (rc == 0) {
 		content.body = body.data;
@@ -475,6 +547,7 @@ int
 cmd_lookup(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "identity",	required_argument,	NULL, 'i' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -487,12 +560,24 @@ cmd_lookup(int argc, char **argv)
 	size_t		 i;
 	int		 ch, rc;
 
-	if ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		return cmd_usage(lookup_help, ch == 'h');
+	while ((ch = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i':
+			client_identity_opt = optarg;
+			break;
+		case 'h':
+			return cmd_usage(lookup_help, 1);
+		default:
+			return cmd_badopt(lookup_help, ch, argv);
+		}
+	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
-		return cmd_usage(lookup_help, 0);
+	if (argc == 0)
+		return cmd_misuse(lookup_help, "lookup needs ADDR");
+	if (argc > 1)
+		return cmd_misuse(lookup_help, "lookup takes one ADDR, not %d "
+		    "arguments", argc);
 	if (canon_arg(argv[0], addr) == -1)
 		return EXIT_LOCAL;
 
@@ -510,6 +595,8 @@ cmd_lookup(int argc, char **argv)
 		    SP_BOX_PK_LEN);
 		printf("dev=%u sign=%s box=%s\n", ev.devs[i].dev, spk, bpk);
 	}
+	if (rc == EXIT_OK && ev.ndevs == 0)
+		client_warnx("%s has no enrolled device", addr);
 	conn_close(&c);
 	identity_wipe(&id);
 	return rc;

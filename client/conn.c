@@ -59,8 +59,13 @@ conn_open(struct conn *c, struct identity *id, const char *code)
 	    "[%s]:%u" : "%s:%u", id->host, id->port);
 	domain = sp_addr_domain(id->keys.addr);
 
-	if (net_connect(&c->net, id->host, id->port, id->ca, domain,
-	    CONN_CONNECT_TIMEOUT_MS, err, sizeof(err)) == -1) {
+	rc = net_connect(&c->net, id->host, id->port, id->ca, domain,
+	    CONN_CONNECT_TIMEOUT_MS, err, sizeof(err));
+	if (rc == -2) {
+		client_warnx("%s", err);
+		return EXIT_LOCAL;
+	}
+	if (rc == -1) {
 		client_warnx("%s: %s", c->where, err);
 		return EXIT_NET;
 	}

@@ -190,8 +190,17 @@ identity_load(struct identity *id, const char *path, char *err,
 	int		 fd, rc = -1;
 
 	memset(id, 0, sizeof(*id));
+	if (strlen(path) >= sizeof(id->path)) {
+		snprintf(err, errlen, "identity path too long");
+		return -1;
+	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s: no identity file; run "
+			    "'sealpost enrol' first (or choose one with -i)",
+			    path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -222,6 +231,7 @@ identity_load(struct identity *id, const char *path, char *err,
 		snprintf(err, errlen, "%s: %s", path, why);
 		goto done;
 	}
+	strcpy(id->path, path);
 	rc = 0;
 
 done:

@@ -29,6 +29,8 @@ struct identity {
 	char			 host[IDENTITY_HOST_MAX + 1];
 	uint16_t		 port;
 	char			 ca[PATH_MAX];	/* absolute path */
+	char			 path[PATH_MAX];	/* the file itself,
+						 * set by identity_load */
 };
 
 /*
@@ -43,7 +45,8 @@ int identity_path(char *out, size_t outlen, const char *opt,
  * Read and check the identity at path.  Refuses a file that group or
  * others may access, and any missing, malformed or inconsistent key
  * (the public keys must derive from the secret ones).  Returns 0, or -1
- * with a reason in err; id holds no secret after a failure.
+ * with a reason in err (for a missing file, a hint to enrol first); id
+ * holds no secret after a failure.
  */
 int identity_load(struct identity *id, const char *path, char *err,
     size_t errlen);

@@ -158,7 +158,12 @@ tls_context(const char *ca, char *err, size_t errlen)
 
 	/* Trust only the organisation's own CA, never the system store. */
 	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
-		tls_error(err, errlen, ca);
+		if (access(ca, R_OK) == -1)
+			snprintf(err, errlen, "%s: %s", ca, strerror(errno));
+		else
+			snprintf(err, errlen, "%s: not a PEM CA certificate",
+			    ca);
+		ERR_clear_error();
 		goto fail;
 	}
 	return ctx;
@@ -221,11 +226,13 @@ net_connect(struct net **out, const char *host, uint16_t port,
 	deadline = net_now_ms() + timeout_ms;
 	if ((n = calloc(1, sizeof(*n))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -2;
 	}
 	n->fd = -1;
-	if ((n->ctx = tls_context(ca, err, errlen)) == NULL)
-		goto fail;
+	if ((n->ctx = tls_context(ca, err, errlen)) == NULL) {
+		net_close(n);
+		return -2;
+	}
 	if ((n->fd = tcp_connect(host, port, deadline, err, errlen)) == -1)
 		goto fail;
 

@@ -21,7 +21,9 @@ struct net;
 /*
  * Connect to host:port and complete the TLS handshake within timeout_ms.
  * domain is the name the relay's certificate must carry.  Returns 0 and
- * sets *out, or -1 with a reason in err.
+ * sets *out; -1 with a reason in err when the relay cannot be reached or
+ * the handshake fails; -2 with a reason in err for a local problem
+ * before any connection (ca holds no certificate, out of memory).
  */
 int net_connect(struct net **out, const char *host, uint16_t port,
     const char *ca, const char *domain, int timeout_ms, char *err,

@@ -4,8 +4,13 @@
  * Messages are printed in the order the relay delivered them.  A
  * message waits in the queue until its sender's devices are known
  * (one lookup per sender and run); only then is it printed, and only
- * once the output is flushed is it acknowledged, so a crash before that
- * point leaves it in the mailbox.
+ * once the output is flushed and its id recorded as seen is it
+ * acknowledged, so a crash before that point leaves it in the mailbox,
+ * and a crash after it (before the relay committed the ack) brings it
+ * back only to be acknowledged again, not shown.
+ *
+ * Everything a sender chose reaches the terminal escaped or indented
+ * (print_human), so no message can pass for another's header.
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -27,9 +32,11 @@
 #include "client.h"
 #include "envelope.h"
 #include "net.h"
+#include "seen.h"
 
 #define RECV_SAVE_TRIES	1000	/* name-1 ... before giving up */
 #define RECV_RECONNECT_MIN_MS	1000	/* session age to come back from */
+#define RECV_WAIT_MAX		(86400 * 365)	/* --wait, seconds */
 
 static const char recv_help[] =
 "usage: sealpost [-i IDENTITY] recv [--wait SECONDS] [--count N] [--json]\n"
@@ -37,18 +44,37 @@ static const char recv_help[] =
 "\n"
 "Fetch the messages waiting for this device, open them, check the sender's\n"
 "key through the key directory, print them and acknowledge them (which\n"
-"deletes them at the relay).  Stops once everything queued has come, or,\n"
-"with --count, once N messages came; waits up to SECONDS for them.\n"
+"deletes them at the relay).  Takes everything queued, then keeps waiting\n"
+"for new messages until SECONDS have passed since the start; with --count,\n"
+"stops as soon as N messages came.  When none came it says \"no messages\"\n"
+"on standard error.  A message shown before (its id is kept in the file\n"
+"IDENTITY.seen) is acknowledged again but not shown twice.\n"
 "\n"
-"Human form, per message: \"from=ADDR id=ID time=ISO8601 type=TYPE\n"
-"verified=yes|no\" then the text; files (and text that is not clean UTF-8)\n"
-"are saved and their path printed as \"saved PATH\".\n"
+"Human form, per message: a header line\n"
+"    from=ADDR id=ID time=ISO8601 type=TYPE verified=yes|no\n"
+"then the text with every line indented by two spaces.  Files (and text\n"
+"that is not clean UTF-8) are saved instead, and a line \"saved PATH\"\n"
+"follows the header.  In TYPE and PATH, bytes a terminal could act on\n"
+"(and \\) are written as \\xHH.\n"
 "\n"
-"  -w, --wait SECONDS   how long to wait for messages (default 0)\n"
+"JSON form (--json), per message one object on one line, in ASCII:\n"
+"    id        the envelope id, 32 hex digits\n"
+"    from      the sender's address\n"
+"    fdev      the sender's device id\n"
+"    time      when it was sent, ISO 8601 UTC\n"
+"    type      the content type\n"
+"    name      the file name the sender gave, \"\" for a text\n"
+"    text      the text, when it was printed\n"
+"    file      instead of text: the path it was saved under\n"
+"    verified  true when the key directory lists the sender's key\n"
+"\n"
+"  -w, --wait SECONDS   how long to wait in all (default 0: take what is\n"
+"                       queued and stop)\n"
 "  -n, --count N        stop after N messages; exit 4 if fewer came\n"
-"                       (0, the default: everything queued)\n"
-"  -j, --json           one JSON object per message and line\n"
+"                       (0, the default: no limit)\n"
+"  -j, --json           the JSON form\n"
 "  -d, --save-dir DIR   where files are saved (default: current directory)\n"
+"  -i, --identity FILE  the identity file\n"
 "  -h, --help           show this help\n";
 
 struct sender {
@@ -72,7 +98,9 @@ struct message {
 struct recv {
 	struct identity		 id;
 	struct conn		 conn;
-	uint64_t		 count;		/* 0: all queued */
+	uint64_t		 count;		/* 0: no limit */
+	int64_t			 wait_until;	/* net_now_ms */
+	struct seen		*seen;		/* NULL: none this run */
 	int			 json;
 	const char		*save_dir;
 	int			 dirfd;
@@ -83,6 +111,7 @@ struct recv {
 	int			 fetched;
 	uint64_t		 taken;		/* deliveries accepted */
 	uint64_t		 done;		/* printed or discarded */
+	uint64_t		 repeats;	/* shown before */
 	uint64_t		 failed;
 	uint64_t		 acks;		/* acks awaiting "ok" */
 	int			 refused;
@@ -90,21 +119,25 @@ struct recv {
 	int64_t			 connected;	/* when, net_now_ms */
 };
 
-/* Would another delivery be taken? */
+/*
+ * Would another delivery be taken?  Everything that was queued, and new
+ * arrivals until the wait is over, up to --count.
+ */
 static int
 recv_wants(const struct recv *r)
 {
 	if (r->stopping)
 		return 0;
-	return r->count ? r->taken < r->count : !r->fetched;
+	if (r->count)
+		return r->taken < r->count;
+	return !r->fetched || net_now_ms() < r->wait_until;
 }
 
+/* Without --count only the end of the wait ends the run. */
 static int
 recv_finished(const struct recv *r)
 {
-	if (r->count)
-		return r->done >= r->count;
-	return r->fetched && TAILQ_EMPTY(&r->queue);
+	return r->count && r->done >= r->count;
 }
 
 /* Is the relay due to answer something we asked? */
@@ -133,7 +166,6 @@ recv_ack(struct recv *r, uint64_t seq)
 		return -EXIT_LOCAL;
 	}
 	r->acks++;
-	r->done++;
 	return 0;
 }
 
@@ -152,8 +184,42 @@ recv_discard(struct recv *r, struct message *m, const char *why)
 	client_warnx("warning: message seq=%llu id=%s discarded: %s",
 	    (unsigned long long)seq, hex, why);
 	r->failed++;
+	r->done++;
 	message_free(m);
 	return recv_ack(r, seq);
+}
+
+/* Shown already (its ack was lost) or about to be: acknowledge it, as
+ * the relay still holds it, but show it only once. */
+static int
+recv_repeat(struct recv *r, const struct message *m)
+{
+	const struct message	*q;
+
+	if (r->seen != NULL && seen_has(r->seen, m->env.id))
+		return 1;
+	TAILQ_FOREACH(q, &r->queue, entry)
+		if (memcmp(q->env.id, m->env.id, SP_ID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
+/* Remember that m was shown; a store that fails costs only the
+ * protection against repeats, so it is reported once and no more. */
+static void
+recv_remember(struct recv *r, const struct message *m)
+{
+	char	 err[PATH_MAX + 128];
+
+	if (r->seen == NULL)
+		return;
+	if (seen_add(r->seen, m->env.id, m->env.exp, (uint64_t)time(NULL),
+	    err, sizeof(err)) == -1) {
+		client_warnx("warning: %s; a message whose acknowledgement "
+		    "is lost may be shown again", err);
+		seen_close(r->seen);
+		r->seen = NULL;
+	}
 }
 
 static struct sender *
@@ -242,7 +308,9 @@ name_char(char c)
 	    (c >= '0' && c <= '9') || (c != '\0' && strchr("._-+", c) != NULL);
 }
 
-/* A harmless local file name: no path, no hidden file, plain bytes. */
+/* A harmless local file name: no path, no hidden file, plain bytes,
+ * and no leading '-' that a later command line would take for an
+ * option. */
 static void
 safe_name(const struct message *m, char *out, size_t outlen)
 {
@@ -252,6 +320,8 @@ safe_name(const struct message *m, char *out, size_t outlen)
 
 	while (*s == '.')
 		s++;
+	if (*s == '-')
+		out[i++] = '_';
 	for (; *s != '\0' && i + 1 < outlen && i < 200; s++)
 		out[i++] = name_char(*s) ? *s : '_';
 	out[i] = '\0';
@@ -350,8 +420,10 @@ print_json(const struct message *m, const char *id, const char *when,
 		    m->c.body, m->c.body_len));
 	json_object_set_new(o, "verified", json_boolean(verified));
 
-	if ((line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) !=
-	    NULL) {
+	/* ASCII only: a name's bidirectional or C1 controls reach the
+	 * terminal as \u escapes, not as themselves. */
+	if ((line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII)) != NULL) {
 		rc = printf("%s\n", line) < 0 ? -1 : 0;
 		sodium_memzero(line, strlen(line));
 		free(line);
@@ -360,23 +432,65 @@ print_json(const struct message *m, const char *id, const char *when,
 	return rc;
 }
 
+/*
+ * Print s with every byte below lo, DEL, every byte above 0x7e when hi
+ * is set, and the backslash as \xHH: nothing in it can then end the
+ * line, move the cursor or, with lo 0x21, end the field.
+ */
+static int
+print_escaped(const char *s, int lo, int hi)
+{
+	unsigned char	 c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (c < lo || c == 0x7f || (hi && c > 0x7e) || c == '\\') {
+			if (printf("\\x%02x", c) < 0)
+				return -1;
+		} else if (putchar(c) == EOF)
+			return -1;
+	}
+	return 0;
+}
+
+/* The text, every line indented by two spaces so that none can pass for
+ * a header.  clean_text() let no control character through but tab and
+ * newline; a final newline ends the last line. */
+static int
+print_body(const uint8_t *b, size_t len)
+{
+	const uint8_t	*nl;
+	size_t		 n;
+
+	while (len > 0) {
+		nl = memchr(b, '\n', len);
+		n = nl != NULL ? (size_t)(nl - b) : len;
+		if (fputs("  ", stdout) == EOF ||
+		    fwrite(b, 1, n, stdout) != n || putchar('\n') == EOF)
+			return -1;
+		if (nl == NULL)
+			break;
+		b += n + 1;
+		len -= n + 1;
+	}
+	return 0;
+}
+
 static int
 print_human(const struct message *m, const char *id, const char *when,
     int verified, const char *file)
 {
-	const uint8_t	*b = m->c.body;
-	size_t		 len = m->c.body_len;
-
-	if (printf("from=%s id=%s time=%s type=%s verified=%s\n", m->c.from,
-	    id, when, m->c.type, verified ? "yes" : "no") < 0)
+	/* The address is canonical (letters, digits, . _ - @) and the
+	 * id and time are ours; only the type needs escaping. */
+	if (printf("from=%s id=%s time=%s type=", m->c.from, id, when) < 0 ||
+	    print_escaped(m->c.type, 0x21, 1) == -1 ||
+	    printf(" verified=%s\n", verified ? "yes" : "no") < 0)
 		return -1;
 	if (file != NULL)
-		return printf("saved %s\n", file) < 0 ? -1 : 0;
-	if (fwrite(b, 1, len, stdout) != len)
-		return -1;
-	if (len == 0 || b[len - 1] != '\n')
-		return putchar('\n') == EOF ? -1 : 0;
-	return 0;
+		return fputs("saved ", stdout) == EOF ||
+		    print_escaped(file, 0x20, 0) == -1 ||
+		    putchar('\n') == EOF ? -1 : 0;
+	return print_body(m->c.body, m->c.body_len);
 }
 
 /* Print (or save) one opened message, then acknowledge it. */
@@ -408,6 +522,8 @@ message_output(struct recv *r, struct message *m)
 		client_warnx("stdout: %s", strerror(errno));
 		return -EXIT_LOCAL;
 	}
+	recv_remember(r, m);
+	r->done++;
 	return recv_ack(r, m->seq);
 }
 
@@ -457,6 +573,13 @@ recv_deliver(struct recv *r, const struct sp_event *ev)
 	if ((rc = sp_env_open(&m->env, r->id.keys.bpk, r->id.keys.bsk, &m->c,
 	    &m->plain)) != SP_OK)
 		return recv_discard(r, m, sp_strerror(rc));
+	if (recv_repeat(r, m)) {
+		/* Not a new message: room for one more under --count. */
+		r->taken--;
+		r->repeats++;
+		message_free(m);
+		return recv_ack(r, ev->seq);
+	}
 
 	if ((m->from = sender_get(r, m->c.from)) == NULL) {
 		message_free(m);
@@ -560,7 +683,7 @@ recv_reconnect(struct recv *r)
 
 /* Fetch and handle events until done, then wait for the acks' "ok". */
 static int
-recv_run(struct recv *r, int64_t wait_until)
+recv_run(struct recv *r)
 {
 	struct sp_event	 ev;
 	int64_t		 deadline;
@@ -579,7 +702,7 @@ recv_run(struct recv *r, int64_t wait_until)
 		 * to our own requests get the usual time. */
 		expecting = r->stopping || recv_expecting(r);
 		deadline = expecting ? net_now_ms() + CLIENT_IO_TIMEOUT_MS :
-		    wait_until;
+		    r->wait_until;
 		r->conn.quiet = !expecting && r->acks == 0;
 		rc = conn_wait(&r->conn, &ev, deadline);
 		if (rc == -EXIT_NET && r->conn.quiet) {
@@ -604,6 +727,12 @@ recv_run(struct recv *r, int64_t wait_until)
 static int
 recv_exit(const struct recv *r, int rc)
 {
+	if (r->repeats == 1)
+		client_warnx("a message shown before came again: "
+		    "acknowledged, not shown");
+	else if (r->repeats > 1)
+		client_warnx("%llu messages shown before came again: "
+		    "acknowledged, not shown", (unsigned long long)r->repeats);
 	if (rc != EXIT_OK)
 		return rc;
 	if (r->refused)
@@ -616,7 +745,22 @@ recv_exit(const struct recv *r, int rc)
 		    (unsigned long long)r->count);
 		return EXIT_SHORT;
 	}
+	/* On stderr: stdout holds messages and nothing else. */
+	if (r->done == 0)
+		client_warnx("no messages");
 	return EXIT_OK;
+}
+
+/* The store of ids shown before; without it recv still works. */
+static void
+recv_open_seen(struct recv *r)
+{
+	char	 err[PATH_MAX + 128];
+
+	if (seen_open(&r->seen, r->id.path, (uint64_t)time(NULL), err,
+	    sizeof(err)) == -1)
+		client_warnx("warning: %s; a message whose acknowledgement "
+		    "is lost may be shown again", err);
 }
 
 static void
@@ -635,6 +779,7 @@ recv_free(struct recv *r)
 	}
 	if (r->dirfd != -1)
 		close(r->dirfd);
+	seen_close(r->seen);
 	conn_close(&r->conn);
 	identity_wipe(&r->id);
 }
@@ -647,6 +792,7 @@ cmd_recv(int argc, char **argv)
 		{ "count",	required_argument,	NULL, 'n' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "save-dir",	required_argument,	NULL, 'd' },
+		{ "identity",	required_argument,	NULL, 'i' },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL,		0,			NULL, 0 }
 	};
@@ -662,15 +808,18 @@ cmd_recv(int argc, char **argv)
 	SLIST_INIT(&r.senders);
 	start = net_now_ms();
 
-	while ((ch = getopt_long(argc, argv, "w:n:jd:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":w:n:jd:i:h", opts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'w':
-			if (cmd_number(optarg, 0, 86400 * 365, &wait) == -1)
-				goto usage;
+			if (cmd_number(optarg, 0, RECV_WAIT_MAX, &wait) == -1)
+				return cmd_misuse(recv_help, "--wait: %s: not "
+				    "0 to %d seconds", optarg, RECV_WAIT_MAX);
 			break;
 		case 'n':
 			if (cmd_number(optarg, 0, UINT32_MAX, &r.count) == -1)
-				goto usage;
+				return cmd_misuse(recv_help, "--count: %s: not "
+				    "0 to %u", optarg, UINT32_MAX);
 			break;
 		case 'j':
 			r.json = 1;
@@ -678,26 +827,30 @@ cmd_recv(int argc, char **argv)
 		case 'd':
 			r.save_dir = optarg;
 			break;
+		case 'i':
+			client_identity_opt = optarg;
+			break;
 		case 'h':
 			return cmd_usage(recv_help, 1);
 		default:
-			goto usage;
+			return cmd_badopt(recv_help, ch, argv);
 		}
 	}
 	if (optind != argc)
-		goto usage;
+		return cmd_misuse(recv_help, "recv takes no argument (got %s)",
+		    argv[optind]);
+	r.wait_until = start + (int64_t)wait * 1000;
 
 	if ((r.dirfd = open(r.save_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
 		client_warnx("%s: %s", r.save_dir, strerror(errno));
 		return EXIT_LOCAL;
 	}
-	if ((rc = cmd_connect(&r.id, &r.conn)) == EXIT_OK)
-		rc = recv_run(&r, start + (int64_t)wait * 1000);
+	if ((rc = cmd_connect(&r.id, &r.conn)) == EXIT_OK) {
+		recv_open_seen(&r);
+		rc = recv_run(&r);
+	}
 	rc = recv_exit(&r, rc);
 	recv_free(&r);
 	return rc;
-
-usage:
-	return cmd_usage(recv_help, 0);
 }
