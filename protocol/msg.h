@@ -30,9 +30,9 @@
  *
  * rid, dev, err and n are unsigned 32-bit; seq is unsigned 64-bit;
  * addr is a canonical address and domain a canonical domain (address.h);
- * code holds 1..SP_CODE_MAX characters from 0x21..0x7e (no space); msg holds at most
- * SP_ERRMSG_MAX bytes of printable ASCII; env is at most SP_FRAME_MAX
- * bytes and is decoded separately (envelope.h).
+ * code holds 1..SP_CODE_MAX characters from 0x21..0x7e (no space);
+ * msg holds at most SP_ERRMSG_MAX bytes of printable ASCII; env is at
+ * most SP_FRAME_MAX bytes and is decoded separately (envelope.h).
  */
 #ifndef SP_MSG_H
 #define SP_MSG_H
