@@ -253,7 +253,8 @@ def seal_transcript(env, inner):
     t += bytes([len(inner["from"])]) + inner["from"].encode()
     t += struct.pack(">I", inner["fdev"]) + inner["spk"]
     t += bytes([len(inner["type"])]) + inner["type"].encode()
-    t += struct.pack(">H", len(inner["name"])) + inner["name"].encode()
+    name = inner["name"].encode()
+    t += struct.pack(">H", len(name)) + name
     t += struct.pack(">I", len(inner["body"])) + inner["body"]
     return t
 
