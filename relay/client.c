@@ -27,6 +27,9 @@
 /* Wrong enrolment codes before the session is closed. */
 #define CLIENT_MAX_BAD_CODES	3
 
+/* Why a session that never authenticated is closed. */
+#define CLIENT_AUTH_TIMEOUT	"authentication timeout"
+
 enum client_state {
 	CLIENT_HANDSHAKE,	/* TLS not done yet */
 	CLIENT_CHALLENGED,	/* challenge sent, waiting for enrol/auth */
@@ -47,6 +50,7 @@ struct client {
 	uint32_t		 dev;
 	int			 in_table;
 	int			 bad_codes;
+	unsigned		 preauth;	/* messages before auth */
 	size_t			 nlookups;	/* forwarded, unanswered */
 
 	/* Mailbox push (after fetch). */
@@ -103,6 +107,10 @@ client_accept(struct relay *r, evutil_socket_t fd, const char *name)
 		free(cl);
 		return -1;
 	}
+
+	/* Until it has authenticated, a device is anyone: it gets room
+	 * for the few small messages that takes, nothing more. */
+	conn_set_max_frame(cl->conn, RELAY_PREAUTH_FRAME);
 	TAILQ_INSERT_TAIL(&r->clients, cl, entry);
 	r->nclients++;
 	return 0;
@@ -142,6 +150,11 @@ client_poke_dev(struct relay *r, uint32_t dev)
 static void
 client_attach(struct client *cl)
 {
+	const struct config	*cfg = cl->r->cfg;
+
+	conn_set_deadline(cl->conn, 0, NULL);
+	conn_set_max_frame(cl->conn, SP_FRAME_MAX);
+	conn_set_rate(cl->conn, cfg->client_msg_rate, cfg->client_msg_burst);
 	cl->state = CLIENT_READY;
 	TAILQ_INSERT_TAIL(&cl->r->bydev[cl->dev % RELAY_DEV_BUCKETS], cl,
 	    dev_entry);
@@ -166,6 +179,12 @@ client_ready(void *arg)
 	struct sp_msg	 m;
 
 	conn_set_idle(cl->conn, cl->r->cfg->client_idle_timeout);
+	if (conn_set_deadline(cl->conn,
+	    relay_jitter(cl->r->cfg->client_auth_timeout),
+	    CLIENT_AUTH_TIMEOUT) == -1) {
+		conn_close(cl->conn, "out of memory");
+		return;
+	}
 
 	memset(&m, 0, sizeof(m));
 	m.type = SP_MSG_CHALLENGE;
@@ -180,6 +199,17 @@ static void
 client_msg(void *arg, struct sp_msg *m)
 {
 	struct client	*cl = arg;
+
+	/* Whoever has not authenticated has no business sending much. */
+	if (cl->state != CLIENT_READY &&
+	    ++cl->preauth > RELAY_PREAUTH_MSGS) {
+		cl->r->stats.preauth++;
+		conn_send_error(cl->conn, m->rid, SP_WERR_STATE,
+		    "too many messages before authentication");
+		conn_finish(cl->conn, "too many messages before "
+		    "authentication");
+		return;
+	}
 
 	if (m->type == SP_MSG_PING) {
 		client_reply(cl, SP_MSG_OK, m->rid);
@@ -224,8 +254,9 @@ client_msg(void *arg, struct sp_msg *m)
 		    "already authenticated");
 		break;
 	default:
-		log_warn("client", "%s: refused: unexpected %s; closing",
-		    cl->name, sp_msg_type_name(m->type));
+		if (relay_log_ok(cl->r))
+			log_warn("client", "%s: refused: unexpected %s; "
+			    "closing", cl->name, sp_msg_type_name(m->type));
 		conn_send_error(cl->conn, m->rid, SP_WERR_BAD_MESSAGE,
 		    "unexpected message type");
 		conn_finish(cl->conn, "unexpected message");
@@ -242,16 +273,18 @@ client_enrol(struct client *cl, const struct sp_msg *m)
 	int		 rc;
 
 	if (strcmp(sp_addr_domain(m->addr), r->cfg->domain) != 0) {
-		log_warn("client", "%s: enrol refused addr=%s: not our domain",
-		    cl->name, m->addr);
+		if (relay_log_ok(r))
+			log_warn("client", "%s: enrol refused addr=%s: not "
+			    "our domain", cl->name, m->addr);
 		conn_send_error(cl->conn, m->rid, SP_WERR_NOT_ALLOWED,
 		    "address not of this relay's domain");
 		return;
 	}
 	if (sp_auth_enrol_verify(m->sig, cl->nonce, r->cfg->domain, m->addr,
 	    m->spk, m->bpk) != SP_OK) {
-		log_warn("client", "%s: enrol refused addr=%s: bad signature",
-		    cl->name, m->addr);
+		if (relay_log_ok(r))
+			log_warn("client", "%s: enrol refused addr=%s: bad "
+			    "signature", cl->name, m->addr);
 		conn_send_error(cl->conn, m->rid, SP_WERR_AUTH_FAILED,
 		    "signature does not verify");
 		conn_finish(cl->conn, "enrolment signature bad");
@@ -261,8 +294,9 @@ client_enrol(struct client *cl, const struct sp_msg *m)
 	rc = store_code_redeem(r->st, m->addr, m->code, relay_now(), m->spk,
 	    m->bpk, &dev);
 	if (rc == STORE_NOTFOUND) {
-		log_warn("client", "%s: enrol refused addr=%s: bad code",
-		    cl->name, m->addr);
+		if (relay_log_ok(r))
+			log_warn("client", "%s: enrol refused addr=%s: bad "
+			    "code", cl->name, m->addr);
 		conn_send_error(cl->conn, m->rid, SP_WERR_BAD_CODE,
 		    "code unknown, used or expired");
 		if (++cl->bad_codes >= CLIENT_MAX_BAD_CODES)
@@ -320,8 +354,9 @@ client_auth(struct client *cl, const struct sp_msg *m)
 		why = "bad signature";
 
 	if (why != NULL) {
-		log_warn("client", "%s: auth failed addr=%s dev=%u: %s",
-		    cl->name, m->addr, m->dev, why);
+		if (relay_log_ok(r))
+			log_warn("client", "%s: auth failed addr=%s dev=%u: "
+			    "%s", cl->name, m->addr, m->dev, why);
 		conn_send_error(cl->conn, m->rid, SP_WERR_AUTH_FAILED,
 		    "authentication failed");
 		conn_finish(cl->conn, "authentication failed");
@@ -676,10 +711,17 @@ client_closed(void *arg, const char *why)
 {
 	struct client	*cl = arg;
 
+	if (strcmp(why, CLIENT_AUTH_TIMEOUT) == 0)
+		cl->r->stats.auth_timeout++;
+
+	/* Failed handshakes are worth a line, as long as a flood of
+	 * them does not turn into a flood of lines. */
 	if (cl->state == CLIENT_HANDSHAKE &&
-	    strcmp(why, "closed by peer during handshake") != 0)
-		log_warn("client", "%s: %s", cl->name, why);
-	else
+	    strcmp(why, "closed by peer during handshake") != 0 &&
+	    strcmp(why, CONN_WHY_HANDSHAKE) != 0) {
+		if (relay_log_ok(cl->r))
+			log_warn("client", "%s: %s", cl->name, why);
+	} else
 		log_debug("client", "%s: closed addr=%s: %s", cl->name,
 		    cl->state == CLIENT_READY ? cl->addr : "-", why);
 	client_free(cl);

@@ -67,8 +67,9 @@ struct config {
 
 	/*
 	 * What one peer may cost.  An address is an IPv4 address or an
-	 * IPv6 /64; the per-address limits and the timeouts apply to both
-	 * listeners, the message rate to device sessions only.
+	 * IPv6 /64; the per-address limits and the handshake and frame
+	 * timeouts apply to both listeners, the authentication timeout and
+	 * the message rate to device sessions only.
 	 */
 	unsigned	client_max_per_address;	/* open connections from
 						 * one address, 1..1000000;

@@ -14,6 +14,16 @@
  * Replies that must wait for the store's group commit are queued with
  * conn_after_commit; they go out, in order, when the batch commits, or
  * become "try later" errors when it fails.
+ *
+ * What a peer may cost is bounded here: the TLS handshake must finish
+ * within a deadline however slowly its bytes trickle in, and so must
+ * every frame once its first byte has come (client.handshake_timeout,
+ * client.frame_timeout); a declared length over the connection's frame
+ * limit is refused before anything is buffered; at most
+ * RELAY_TURN_FRAMES frames are handled per event-loop turn, and an
+ * optional token bucket bounds messages per second.  Frames held back
+ * stay in the socket (reading stops), so a fast sender is slowed by
+ * TCP, never dropped, and never starves the other connections.
  */
 #ifndef SEALPOST_CONN_H
 #define SEALPOST_CONN_H
@@ -29,6 +39,10 @@
 struct relay;
 struct conn;
 struct tls_verdict;
+
+/* What closed() says when a deadline of this module passed. */
+#define CONN_WHY_HANDSHAKE	"handshake timeout"
+#define CONN_WHY_FRAME		"frame timeout"
 
 /* A reply held back until the batch it depends on has committed. */
 struct conn_later {
@@ -64,11 +78,15 @@ struct conn_ops {
 
 /*
  * Wrap an accepted socket fd in a TLS server connection with ctx.  The
- * handshake must finish within RELAY_HANDSHAKE_TIMEOUT seconds and
- * select ALPN alpn.  With v not NULL, the federation listener's verdict
+ * handshake must finish within client.handshake_timeout seconds (less
+ * a little jitter) and select ALPN alpn; it starts once the first bytes
+ * have come, at most RELAY_TURN_HANDSHAKES of them per event-loop
+ * turn.  With v not NULL, the federation listener's verdict
  * on the client certificate lands there.  name (copied) labels log
- * lines, subsys is the logging subsystem (static).  Returns NULL (fd
- * closed) when out of memory.
+ * lines, subsys is the logging subsystem (static).  The connection
+ * takes over the per-address slot relay.c admitted it with
+ * (relay_addr_take) and gives it back when freed.  Returns NULL (fd
+ * closed, slot given back) when out of memory.
  */
 struct conn	*conn_accept(struct relay *r, evutil_socket_t fd, SSL_CTX *ctx,
 		    const char *alpn, struct tls_verdict *v,
@@ -89,6 +107,28 @@ struct conn	*conn_connect(struct relay *r, SSL *ssl, const char *host,
 
 /* Read timeout once the handshake is done (0: none). */
 void		conn_set_idle(struct conn *c, unsigned seconds);
+
+/*
+ * Largest frame body the peer may send from now on (at most
+ * SP_FRAME_MAX, the default).  A longer declared length is refused as
+ * soon as its header is read.
+ */
+void		conn_set_max_frame(struct conn *c, size_t max);
+
+/*
+ * Take at most rate messages per second from the peer, burst at once
+ * (rate 0: no limit, the default).  Messages over it wait, unread, in
+ * the socket.
+ */
+void		conn_set_rate(struct conn *c, unsigned rate, unsigned burst);
+
+/*
+ * Close the connection seconds from now, saying why (a static string),
+ * unless called again first; seconds 0 cancels.  Returns 0, or -1 when
+ * out of memory (nothing set).
+ */
+int		conn_set_deadline(struct conn *c, double seconds,
+		    const char *why);
 
 /* Encode m into the output.  Returns 0, or -1 (logged) when it cannot
  * be encoded. */

@@ -273,9 +273,14 @@ fedin_closed(void *arg, const char *why)
 {
 	struct fedin	*fi = arg;
 
-	if (fi->peer == NULL)
-		log_warn("fedin", "%s: %s", fi->name, why);
-	else
+	/* Whoever never got through the handshake is anyone; a flood of
+	 * them must not become a flood of lines. */
+	if (fi->peer == NULL) {
+		if (strcmp(why, CONN_WHY_HANDSHAKE) == 0)
+			log_debug("fedin", "%s: %s", fi->name, why);
+		else if (relay_log_ok(fi->r))
+			log_warn("fedin", "%s: %s", fi->name, why);
+	} else
 		log_info("fedin", "%s: peer=%s closed: %s", fi->name,
 		    fi->peer->domain, why);
 	fedin_free(fi);

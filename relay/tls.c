@@ -138,6 +138,11 @@ tls_ctx_new(const SSL_METHOD *method, const char *cert, const char *key,
 	/* Tens of thousands of idle sessions: give their buffers back. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 
+	/* Nobody resumes a session with us, nor we with anyone: a cache
+	 * would only be filled, and walked to be pruned, by floods of
+	 * handshakes. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+
 	/*
 	 * A peer that goes away without close_notify is an end of file,
 	 * not a TLS error: frames carry their own length, so truncation
@@ -185,6 +190,11 @@ tls_client_listener_ctx(const char *cert, const char *key, char *err,
 		return NULL;
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select,
 	    (void *)SP_ALPN_CLIENT);
+
+	/* Devices do not resume sessions: tickets would be work and
+	 * bytes on every handshake, a flood of them included, for
+	 * nothing. */
+	SSL_CTX_set_num_tickets(ctx, 0);
 	return ctx;
 }
 
