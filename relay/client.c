@@ -524,13 +524,9 @@ static void
 client_lookup(struct client *cl, const struct sp_msg *m)
 {
 	struct relay		*r = cl->r;
-	struct store_device	 devs[SP_DEVICES_MAX];
-	struct sp_msg		 reply;
 	struct fedout		*fo;
 	const char		*dom = sp_addr_domain(m->addr);
 	char			 text[SP_ERRMSG_MAX + SP_DOMAIN_MAX];
-	size_t			 i, n;
-	int			 rc;
 
 	if (strcmp(dom, r->cfg->domain) != 0) {
 		if ((fo = relay_fedout(r, dom)) == NULL) {
@@ -552,32 +548,7 @@ client_lookup(struct client *cl, const struct sp_msg *m)
 		return;
 	}
 
-	rc = store_user_exists(r->st, m->addr);
-	if (rc == STORE_OK)
-		rc = store_devices_list(r->st, m->addr, devs, SP_DEVICES_MAX,
-		    &n);
-	if (rc == STORE_NOTFOUND) {
-		conn_send_error(cl->conn, m->rid, SP_WERR_NO_SUCH_USER,
-		    "no such user");
-		return;
-	}
-	if (rc != STORE_OK) {
-		conn_send_error(cl->conn, m->rid, SP_WERR_TRY_LATER,
-		    "store unavailable, try later");
-		return;
-	}
-
-	memset(&reply, 0, sizeof(reply));
-	reply.type = SP_MSG_KEYS;
-	reply.rid = m->rid;
-	snprintf(reply.addr, sizeof(reply.addr), "%s", m->addr);
-	reply.ndevs = n;
-	for (i = 0; i < n; i++) {
-		reply.devs[i].dev = devs[i].dev;
-		memcpy(reply.devs[i].spk, devs[i].spk, SP_SIGN_PK_LEN);
-		memcpy(reply.devs[i].bpk, devs[i].bpk, SP_BOX_PK_LEN);
-	}
-	conn_send(cl->conn, &reply);
+	relay_answer_keys(r, cl->conn, m->rid, m->addr);
 }
 
 struct push_ctx {

@@ -227,10 +227,6 @@ static void
 fedin_lookup(struct fedin *fi, const struct sp_msg *m)
 {
 	struct relay		*r = fi->r;
-	struct store_device	 devs[SP_DEVICES_MAX];
-	struct sp_msg		 reply;
-	size_t			 i, n = 0;
-	int			 rc;
 
 	if (strcmp(sp_addr_domain(m->addr), r->cfg->domain) != 0) {
 		log_warn("fedin", "%s: peer=%s lookup refused addr=%s: "
@@ -240,32 +236,7 @@ fedin_lookup(struct fedin *fi, const struct sp_msg *m)
 		return;
 	}
 
-	rc = store_user_exists(r->st, m->addr);
-	if (rc == STORE_OK)
-		rc = store_devices_list(r->st, m->addr, devs, SP_DEVICES_MAX,
-		    &n);
-	if (rc == STORE_NOTFOUND) {
-		conn_send_error(fi->conn, m->rid, SP_WERR_NO_SUCH_USER,
-		    "no such user");
-		return;
-	}
-	if (rc != STORE_OK) {
-		conn_send_error(fi->conn, m->rid, SP_WERR_TRY_LATER,
-		    "store unavailable, try later");
-		return;
-	}
-
-	memset(&reply, 0, sizeof(reply));
-	reply.type = SP_MSG_KEYS;
-	reply.rid = m->rid;
-	snprintf(reply.addr, sizeof(reply.addr), "%s", m->addr);
-	reply.ndevs = n;
-	for (i = 0; i < n; i++) {
-		reply.devs[i].dev = devs[i].dev;
-		memcpy(reply.devs[i].spk, devs[i].spk, SP_SIGN_PK_LEN);
-		memcpy(reply.devs[i].bpk, devs[i].bpk, SP_BOX_PK_LEN);
-	}
-	conn_send(fi->conn, &reply);
+	relay_answer_keys(r, fi->conn, m->rid, m->addr);
 }
 
 static void

@@ -27,6 +27,7 @@
 #include "../protocol/buf.h"
 #include "client.h"
 #include "config.h"
+#include "conn.h"
 #include "fedin.h"
 #include "fedout.h"
 #include "log.h"
@@ -780,4 +781,40 @@ relay_accept_resume(evutil_socket_t fd, short ev, void *arg)
 
 	evconnlistener_enable(r->client_lst);
 	evconnlistener_enable(r->fed_lst);
+}
+
+void
+relay_answer_keys(struct relay *r, struct conn *c, uint32_t rid,
+    const char *addr)
+{
+	struct store_device	 devs[SP_DEVICES_MAX];
+	struct sp_msg		 reply;
+	size_t			 i, n = 0;
+	int			 rc;
+
+	rc = store_user_exists(r->st, addr);
+	if (rc == STORE_OK)
+		rc = store_devices_list(r->st, addr, devs, SP_DEVICES_MAX,
+		    &n);
+	if (rc == STORE_NOTFOUND) {
+		conn_send_error(c, rid, SP_WERR_NO_SUCH_USER, "no such user");
+		return;
+	}
+	if (rc != STORE_OK) {
+		conn_send_error(c, rid, SP_WERR_TRY_LATER,
+		    "store unavailable, try later");
+		return;
+	}
+
+	memset(&reply, 0, sizeof(reply));
+	reply.type = SP_MSG_KEYS;
+	reply.rid = rid;
+	snprintf(reply.addr, sizeof(reply.addr), "%s", addr);
+	reply.ndevs = n;
+	for (i = 0; i < n; i++) {
+		reply.devs[i].dev = devs[i].dev;
+		memcpy(reply.devs[i].spk, devs[i].spk, SP_SIGN_PK_LEN);
+		memcpy(reply.devs[i].bpk, devs[i].bpk, SP_BOX_PK_LEN);
+	}
+	conn_send(c, &reply);
 }

@@ -154,6 +154,15 @@ void		relay_addr_release(struct relay *r, struct relay_addr *a);
 /* After the open batch commits, have fo drain its queue. */
 void		relay_touch_peer(struct relay *r, struct fedout *fo);
 
+/*
+ * Answer a lookup of addr, an address of our own domain, on c from the
+ * key directory: "keys" with its devices, or an error (no_such_user,
+ * try_later).
+ */
+struct conn;
+void		relay_answer_keys(struct relay *r, struct conn *c,
+		    uint32_t rid, const char *addr);
+
 /* The connector of peer domain, or NULL if it is not a peer. */
 struct fedout	*relay_fedout(struct relay *r, const char *domain);
 
