@@ -294,9 +294,10 @@ conn_connect(struct relay *r, SSL *ssl, const char *host, uint16_t port,
 
 	/*
 	 * Peers are configured by address or by a name the resolver
-	 * answers from /etc/hosts; without an evdns base the lookup
-	 * blocks.  A failure after this point arrives as an event and
-	 * from there as closed().
+	 * answers from /etc/hosts.  XXX: without an evdns base a name
+	 * that needs DNS is resolved here, blocking every session for
+	 * as long as the resolver takes.  A failure after this point
+	 * arrives as an event and from there as closed().
 	 */
 	if (bufferevent_socket_connect_hostname(c->bev, NULL, AF_UNSPEC,
 	    host, port) == -1 && !c->dead)

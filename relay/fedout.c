@@ -28,7 +28,9 @@
 #define FEDOUT_RETRY_FLOOR_MS	100
 
 /* Keys learnt from the peer, kept to answer lookups while it is away:
- * how many addresses, and for how long. */
+ * how many addresses, and for how long.  XXX: held in memory only, so
+ * after a restart nobody can send to a peer that is down until it is
+ * back and answers a lookup. */
 #define FEDOUT_CACHE_MAX	1024
 #define FEDOUT_CACHE_TTL	(7 * 24 * 3600)
 

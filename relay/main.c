@@ -437,6 +437,9 @@ store_ready(struct store **st)
 #define COMMIT_PRIORITY		2
 #define COMMIT_MAX_DELAY_US	2000
 
+/* XXX: the commit and its fsync run on the event-loop thread, so every
+ * session waits about a millisecond per commit; a writer thread would
+ * let the loop go on reading meanwhile. */
 static void
 commit_cb(evutil_socket_t fd, short what, void *arg)
 {
