@@ -26,6 +26,7 @@
 #include "log.h"
 #include "relay.h"
 #include "store.h"
+#include "tls.h"
 
 #ifndef SEALPOST_VERSION
 #define SEALPOST_VERSION	"0.1.0"
@@ -942,6 +943,15 @@ main(int argc, char **argv)
 	if (config_load(&cfg, path) == -1)
 		return 1;
 	if (check) {
+		char	err[1024];
+
+		/* The certificate's name and usages too: a mismatch would
+		 * otherwise only show when the relay starts. */
+		if (tls_check_identity(cfg.tls_cert, cfg.tls_key, cfg.domain,
+		    err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s: tls: %s\n", path, err);
+			return 1;
+		}
 		printf("config ok: %s\n", path);
 		return 0;
 	}

@@ -130,7 +130,9 @@ relay_new(struct event_base *base, const struct config *cfg,
 	relay_nofile(r);
 	event_add(r->sweep, &sweep);
 
-	if ((r->trust = tls_trust_new(cfg, err, sizeof(err))) == NULL ||
+	if (tls_check_identity(cfg->tls_cert, cfg->tls_key, cfg->domain,
+	    err, sizeof(err)) == -1 ||
+	    (r->trust = tls_trust_new(cfg, err, sizeof(err))) == NULL ||
 	    (r->client_ctx = tls_client_listener_ctx(cfg->tls_cert,
 	    cfg->tls_key, err, sizeof(err))) == NULL ||
 	    (r->fed_ctx = tls_fed_listener_ctx(cfg->tls_cert, cfg->tls_key,

@@ -157,6 +157,51 @@ tls_ctx_new(const SSL_METHOD *method, const char *cert, const char *key,
 	return NULL;
 }
 
+int
+tls_check_identity(const char *cert, const char *key, const char *domain,
+    char *err, size_t errlen)
+{
+	SSL_CTX	*ctx;
+	X509	*leaf;
+	int	 rc = -1;
+
+	if ((ctx = tls_ctx_new(TLS_method(), cert, key, err, errlen)) == NULL)
+		return -1;
+	if ((leaf = SSL_CTX_get0_certificate(ctx)) == NULL) {
+		snprintf(err, errlen, "%s: no certificate", cert);
+		goto done;
+	}
+
+	/* Devices check that the relay's certificate names the domain,
+	 * partners check it both ways: a wrong one would fail every
+	 * connection with a message far from its cause. */
+	if (X509_check_host(leaf, domain, 0, X509_CHECK_FLAG_NO_WILDCARDS,
+	    NULL) != 1) {
+		snprintf(err, errlen, "%s does not name %s (subjectAltName "
+		    "DNS:%s needed)", cert, domain, domain);
+		goto done;
+	}
+	if (X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0) != 1 ||
+	    X509_check_purpose(leaf, X509_PURPOSE_SSL_CLIENT, 0) != 1) {
+		snprintf(err, errlen, "%s must allow both serverAuth and "
+		    "clientAuth (extendedKeyUsage)", cert);
+		goto done;
+	}
+	if (X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0) {
+		snprintf(err, errlen, "%s is not valid yet", cert);
+		goto done;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(leaf)) < 0) {
+		snprintf(err, errlen, "%s has expired", cert);
+		goto done;
+	}
+	rc = 0;
+
+ done:
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
 /* Accept only the one protocol our listener speaks (arg). */
 static int
 tls_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,

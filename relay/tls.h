@@ -42,6 +42,14 @@ struct tls_trust *tls_trust_new(const struct config *cfg, char *err,
     size_t errlen);
 void tls_trust_free(struct tls_trust *t);
 
+/*
+ * Check our own certificate and key: they load and match, the leaf names
+ * domain exactly, allows serverAuth and clientAuth, and is valid now.
+ * 0, or -1 with a reason in err.
+ */
+int tls_check_identity(const char *cert, const char *key,
+    const char *domain, char *err, size_t errlen);
+
 /* Server context for the client listener.  NULL with a reason in err. */
 SSL_CTX *tls_client_listener_ctx(const char *cert, const char *key,
     char *err, size_t errlen);

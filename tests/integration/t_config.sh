@@ -45,6 +45,22 @@ chmod 640 "$(orgdir acme.test)/relay.key"
 check_fails "group-readable key" "relay\.key"
 chmod 600 "$(orgdir acme.test)/relay.key"
 
+# The relay's own certificate: another organisation's (wrong name), a
+# key that does not match it, or its CA in its place.  Files are
+# swapped in place so the config itself stays unchanged.
+acme=$(orgdir acme.test)
+cp "$acme/relay.crt" "$T/acme.crt"
+cp "$acme/relay.key" "$T/acme.key"
+cp "$(orgdir partner.test)/relay.crt" "$acme/relay.crt"
+cp "$(orgdir partner.test)/relay.key" "$acme/relay.key"
+check_fails "certificate of another domain" "does not name acme\.test"
+cp "$T/acme.crt" "$acme/relay.crt"
+check_fails "key of another certificate" "key values mismatch|key does not match"
+cp "$T/acme.key" "$acme/relay.key"
+cp "$acme/ca.crt" "$acme/relay.crt"
+check_fails "CA certificate as relay certificate" "tls: "
+cp "$T/acme.crt" "$acme/relay.crt"
+
 # Several problems are all reported, then one failure.
 echo 'no_such_setting = 1;' >>"$CONF"
 echo 'another_unknown = 2;' >>"$CONF"
