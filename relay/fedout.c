@@ -52,6 +52,7 @@ struct inflight {
 	char		to[SP_ADDR_MAX + 1];
 	uint32_t	dev;
 	uint64_t	ts;
+	double		sent;		/* when the relay frame went out */
 };
 
 struct lookup {
@@ -250,21 +251,25 @@ fedout_ready(void *arg)
 	fedout_pump(fo);
 }
 
-/* Log one hand-over line. */
+/*
+ * Log one hand-over line: age is whole seconds since the envelope's
+ * creation time (which has one-second resolution), rtt the time from our
+ * relay frame to the peer's answer (0 when none was sent).
+ */
 static void
 fedout_log(struct fedout *fo, const struct inflight *in, const char *result,
     const char *err)
 {
-	char	hex[SP_ID_LEN * 2 + 1];
-	double	delay = relay_now_real() - (double)in->ts;
+	char		hex[SP_ID_LEN * 2 + 1];
+	uint64_t	now = relay_now();
+	double		rtt = in->sent > 0 ? relay_now_real() - in->sent : 0;
 
-	if (delay < 0)
-		delay = 0;
 	log_at(err != NULL ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "deliver",
-	    "id=%s to=%s dev=%u via=%s result=%s%s%s delay=%.3fs",
+	    "id=%s to=%s dev=%u via=%s result=%s%s%s age=%llus rtt=%.3fs",
 	    log_hex(hex, in->id, sizeof(in->id)), in->to, in->dev,
 	    fo->peer->domain, result, err != NULL ? " err=" : "",
-	    err != NULL ? err : "", delay);
+	    err != NULL ? err : "",
+	    (unsigned long long)(now > in->ts ? now - in->ts : 0), rtt);
 }
 
 /* One queued envelope: hand it over, or drop it if it has expired. */
@@ -293,6 +298,7 @@ fedout_one(void *arg, uint64_t seq, const uint8_t *env, size_t len)
 	in->dev = e.dev;
 	in->ts = e.ts;
 	in->seq = seq;
+	in->sent = 0;
 
 	if (e.exp <= now) {
 		store_outbound_del(fo->r->st, fo->peer->domain, seq);
@@ -310,6 +316,7 @@ fedout_one(void *arg, uint64_t seq, const uint8_t *env, size_t len)
 	m.env_len = len;
 	if (conn_send(fo->conn, &m) == -1)
 		return 1;
+	in->sent = relay_now_real();
 	fo->nwin++;
 
 	return fo->nwin >= FEDOUT_WINDOW ||
