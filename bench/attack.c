@@ -47,6 +47,8 @@
 #include "msg.h"
 #include "session.h"
 
+#include "common/loadgen.h"
+
 /* Seconds before a connection probe counts as failed. */
 #define PROBE_TIMEOUT	5.0
 
@@ -126,15 +128,6 @@ static void	dev_event(struct bufferevent *, short, void *);
 static void	dev_dial(struct dev *);
 static void	sender_send(struct dev *);
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 die(const char *what)
 {
@@ -156,14 +149,6 @@ samples_add(struct samples *s, double v)
 	s->v[s->n++] = v;
 }
 
-static int
-cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
 /* Percentile q (0..1) of s in milliseconds, -1 when empty. */
 static double
 samples_pct(struct samples *s, double q)
@@ -172,28 +157,11 @@ samples_pct(struct samples *s, double q)
 
 	if (s->n == 0)
 		return -1;
-	qsort(s->v, s->n, sizeof(double), cmp_double);
+	qsort(s->v, s->n, sizeof(double), lg_cmp_double);
 	i = (size_t)(q * (double)s->n);
 	if (i >= s->n)
 		i = s->n - 1;
 	return s->v[i] * 1e3;
-}
-
-static SSL_CTX *
-client_ctx(const char *ca)
-{
-	static const unsigned char alpn[] = "\x11" SP_ALPN_CLIENT;
-	SSL_CTX *ctx;
-
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL)
-		die("SSL_CTX_new failed");
-	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
-		die("cannot load a CA file");
-	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
-	return ctx;
 }
 
 /* A TLS bufferevent connecting to side, or NULL. */
@@ -306,7 +274,7 @@ dev_handle(struct dev *d, const struct sp_event *ev)
 				ix = ix << 8 | e.id[i];
 			if (ix < h->nsent && h->t_send[ix] > 0) {
 				samples_add(&h->w.lat,
-				    now_s() - h->t_send[ix]);
+				    lg_now() - h->t_send[ix]);
 				h->t_send[ix] = 0;
 				h->w.delivered++;
 			}
@@ -429,7 +397,7 @@ sender_send(struct dev *d)
 	sodium_memzero(&snd, sizeof(snd));
 
 	/* The clock starts once the envelope is ready to go. */
-	h->t_send[h->nsent++] = now_s();
+	h->t_send[h->nsent++] = lg_now();
 	if (sp_session_send(d->s, out.data, out.len) < 0)
 		die("cannot queue a send");
 	sp_buf_free(&out);
@@ -464,7 +432,7 @@ probe_end(struct probe *p, int ok)
 
 	h->w.probes++;
 	if (ok)
-		samples_add(&h->w.conn, now_s() - p->t0);
+		samples_add(&h->w.conn, lg_now() - p->t0);
 	else
 		h->w.probe_fail++;
 	bufferevent_free(p->bev);
@@ -514,7 +482,7 @@ probe_start(evutil_socket_t fd, short ev, void *arg)
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		die("out of memory");
 	p->h = h;
-	p->t0 = now_s();
+	p->t0 = lg_now();
 	p->timeout = evtimer_new(h->base, probe_expire, p);
 	p->bev = side_connect(h, &h->a, probe_read, probe_event, p);
 	if (p->timeout == NULL)
@@ -539,7 +507,7 @@ window_print(struct hon *h)
 	printf("window %s secs=%.1f sent=%zu delivered=%zu p50_ms=%.2f "
 	    "p99_ms=%.2f max_ms=%.2f errors=%zu redials=%zu probes=%zu "
 	    "probe_fail=%zu connect_p50_ms=%.2f connect_p99_ms=%.2f\n",
-	    w->label, now_s() - w->t0, w->sent, w->delivered,
+	    w->label, lg_now() - w->t0, w->sent, w->delivered,
 	    samples_pct(&w->lat, 0.50), samples_pct(&w->lat, 0.99),
 	    samples_pct(&w->lat, 1.0), w->errors, w->redials, w->probes,
 	    w->probe_fail, samples_pct(&w->conn, 0.50),
@@ -557,7 +525,7 @@ window_start(struct hon *h, const char *label)
 	h->w.lat = lat;
 	h->w.conn = conn;
 	snprintf(h->w.label, sizeof(h->w.label), "%s", label);
-	h->w.t0 = now_s();
+	h->w.t0 = lg_now();
 }
 
 static void
@@ -749,7 +717,7 @@ hit_tick(evutil_socket_t fd, short ev, void *arg)
 {
 	struct hitter	*ht = arg;
 	struct worker	*w;
-	double		 now = now_s();
+	double		 now = lg_now();
 
 	ht->tokens += (now - ht->stamp) * ht->rate;
 	if (ht->tokens > ht->rate / 10 + 1)
@@ -773,7 +741,7 @@ hit_accepted(struct worker *w)
 	uint8_t		 hdr[4];
 
 	w->accepted = 1;
-	w->t0 = now_s();
+	w->t0 = lg_now();
 	ht->accepted++;
 	if (++ht->open > ht->open_max)
 		ht->open_max = ht->open;
@@ -814,7 +782,7 @@ hit_end(struct worker *w, int by_us)
 		ht->open--;
 		if (!by_us) {
 			ht->closed++;
-			samples_add(&ht->holds, now_s() - w->t0);
+			samples_add(&ht->holds, lg_now() - w->t0);
 		}
 		w->accepted = 0;
 		hit_arm(w, HT_NONE, 0);
@@ -1104,7 +1072,7 @@ hit_main(int argc, char **argv)
 			die("out of memory");
 		hit_queue(w);
 	}
-	ht.stamp = now_s();
+	ht.stamp = lg_now();
 	ht.tick = event_new(ht.base, -1, EV_PERSIST, hit_tick, &ht);
 	sig = evsignal_new(ht.base, SIGTERM, hit_report, &ht);
 	if (ht.tick == NULL || sig == NULL)
@@ -1116,42 +1084,6 @@ hit_main(int argc, char **argv)
 }
 
 /* --- set-up ----------------------------------------------------------- */
-
-static void
-make_identity(struct sp_identity *id, const char *local, size_t i,
-    const char *domain)
-{
-	char	raw[SP_ADDR_MAX + 1];
-
-	memset(id, 0, sizeof(*id));
-	snprintf(raw, sizeof(raw), "%s%zu@%s", local, i, domain);
-	if (sp_addr_canon(raw, strlen(raw), id->addr, NULL) != SP_OK)
-		die("bad address");
-	crypto_sign_keypair(id->spk, id->ssk);
-	crypto_box_keypair(id->bpk, id->bsk);
-}
-
-static char **
-read_codes(const char *path, size_t n)
-{
-	char	**codes, line[256];
-	size_t	  i = 0;
-	FILE	 *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		die("cannot open a codes file");
-	if ((codes = calloc(n, sizeof(*codes))) == NULL)
-		die("out of memory");
-	while (i < n && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] != '\0' && (codes[i++] = strdup(line)) == NULL)
-			die("out of memory");
-	}
-	fclose(f);
-	if (i < n)
-		die("fewer codes than --pairs");
-	return codes;
-}
 
 static void
 usage(void)
@@ -1231,10 +1163,10 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		die("sodium_init failed");
 
-	ca = read_codes(codes_a, h.pairs);
-	cb = read_codes(codes_b, h.pairs);
-	h.a.ctx = client_ctx(h.a.ca);
-	h.b.ctx = client_ctx(h.b.ca);
+	ca = lg_read_codes(codes_a, h.pairs);
+	cb = lg_read_codes(codes_b, h.pairs);
+	h.a.ctx = lg_client_ctx(h.a.ca);
+	h.b.ctx = lg_client_ctx(h.b.ca);
 	h.base = event_base_new();
 	h.senders = calloc(h.pairs, sizeof(struct dev));
 	h.receivers = calloc(h.pairs, sizeof(struct dev));
@@ -1261,8 +1193,8 @@ main(int argc, char **argv)
 		r->redial = evtimer_new(h.base, dev_redial, r);
 		if (s->tick == NULL || s->redial == NULL || r->redial == NULL)
 			die("out of memory");
-		make_identity(&s->id, "sender", i, h.a.domain);
-		make_identity(&r->id, "receiver", i, h.b.domain);
+		lg_identity(&s->id, "sender", i, h.a.domain);
+		lg_identity(&r->id, "receiver", i, h.b.domain);
 		dev_dial(s);
 		dev_dial(r);
 	}

@@ -39,6 +39,8 @@
 #include "envelope.h"
 #include "session.h"
 
+#include "common/loadgen.h"
+
 struct side {
 	const char	*host;
 	int		 port;
@@ -74,37 +76,11 @@ struct bench {
 	char		**codes_a, **codes_b;
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 die(const char *what)
 {
 	fprintf(stderr, "sealpost-bench: %s\n", what);
 	exit(1);
-}
-
-static SSL_CTX *
-client_ctx(const char *ca)
-{
-	static const unsigned char alpn[] = "\x11" SP_ALPN_CLIENT;
-	SSL_CTX *ctx;
-
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (ctx == NULL)
-		die("SSL_CTX_new failed");
-	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
-		die("cannot load a CA file");
-	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
-	return ctx;
 }
 
 static void dev_event(struct bufferevent *, short, void *);
@@ -132,7 +108,7 @@ sender_pump(struct dev *d)
 	while (d->next < d->end && d->inflight < b->window) {
 		struct sp_buf *e = &b->sealed[d->next];
 
-		b->t_send[d->next] = now_s();
+		b->t_send[d->next] = lg_now();
 		if (sp_session_send(d->s, e->data, e->len) < 0)
 			die("cannot queue a send");
 		d->next++;
@@ -147,7 +123,7 @@ start_run(struct bench *b)
 	size_t i;
 
 	b->phase = 1;
-	b->t_start = now_s();
+	b->t_start = lg_now();
 	for (i = 0; i < b->pairs; i++) {
 		if (sp_session_fetch(b->receivers[i].s) < 0)
 			die("cannot fetch");
@@ -192,13 +168,13 @@ dev_handle(struct dev *d, const struct sp_event *ev)
 	case SP_EV_DELIVER:
 		ix = index_of(ev->env, ev->env_len);
 		if (ix < b->n && b->t_recv[ix] == 0) {
-			b->t_recv[ix] = now_s();
+			b->t_recv[ix] = lg_now();
 			b->received++;
 		}
 		if (sp_session_ack(d->s, ev->seq) < 0)
 			die("cannot ack");
 		if (b->received == b->n) {
-			b->t_end = now_s();
+			b->t_end = lg_now();
 			event_base_loopexit(b->base, NULL);
 		}
 		break;
@@ -296,20 +272,6 @@ dev_connect(struct dev *d, const char *code)
 	dev_flush(d);
 }
 
-static void
-make_identity(struct sp_identity *id, const char *local, size_t i,
-    const char *domain)
-{
-	char raw[SP_ADDR_MAX + 1];
-
-	memset(id, 0, sizeof(*id));
-	snprintf(raw, sizeof(raw), "%s%zu@%s", local, i, domain);
-	if (sp_addr_canon(raw, strlen(raw), id->addr, NULL) != SP_OK)
-		die("bad address");
-	crypto_sign_keypair(id->spk, id->ssk);
-	crypto_box_keypair(id->bpk, id->bsk);
-}
-
 /* Seal every envelope before the clock starts. */
 static void
 seal_all(struct bench *b)
@@ -363,37 +325,6 @@ seal_all(struct bench *b)
 	}
 	sodium_memzero(&snd, sizeof(snd));
 	free(body);
-}
-
-static int
-cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-static char **
-read_codes(const char *path, size_t n)
-{
-	char **codes, line[256];
-	size_t i = 0;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		die("cannot open a codes file");
-	codes = calloc(n, sizeof(*codes));
-	if (codes == NULL)
-		die("out of memory");
-	while (i < n && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] != '\0')
-			codes[i++] = strdup(line);
-	}
-	fclose(f);
-	if (i < n)
-		die("fewer codes than --pairs");
-	return codes;
 }
 
 static void
@@ -470,10 +401,10 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		die("sodium_init failed");
 
-	b.codes_a = read_codes(codes_a, b.pairs);
-	b.codes_b = read_codes(codes_b, b.pairs);
-	b.a.ctx = client_ctx(b.a.ca);
-	b.b.ctx = client_ctx(b.b.ca);
+	b.codes_a = lg_read_codes(codes_a, b.pairs);
+	b.codes_b = lg_read_codes(codes_b, b.pairs);
+	b.a.ctx = lg_client_ctx(b.a.ca);
+	b.b.ctx = lg_client_ctx(b.b.ca);
 	b.base = event_base_new();
 	b.senders = calloc(b.pairs, sizeof(struct dev));
 	b.receivers = calloc(b.pairs, sizeof(struct dev));
@@ -492,8 +423,8 @@ main(int argc, char **argv)
 		s->side = &b.a;
 		r->side = &b.b;
 		s->sender = 1;
-		make_identity(&s->id, "sender", i, b.a.domain);
-		make_identity(&r->id, "receiver", i, b.b.domain);
+		lg_identity(&s->id, "sender", i, b.a.domain);
+		lg_identity(&r->id, "receiver", i, b.b.domain);
 		dev_connect(s, b.codes_a[i]);
 		dev_connect(r, b.codes_b[i]);
 	}
@@ -521,7 +452,7 @@ main(int argc, char **argv)
 	for (i = 0; i < b.n; i++)
 		if (b.t_recv[i] > 0)
 			lat[nl++] = (b.t_recv[i] - b.t_send[i]) * 1e3;
-	qsort(lat, nl, sizeof(double), cmp_double);
+	qsort(lat, nl, sizeof(double), lg_cmp_double);
 	elapsed = b.t_end - b.t_start;
 	cpu = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
 	    (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +

@@ -77,6 +77,8 @@
 #include "envelope.h"
 #include "session.h"
 
+#include "common/loadgen.h"
+
 #define TICK_MS		10	/* load generator and drain check */
 #define RETRY_MIN_MS	20	/* device reconnect backoff bounds */
 #define RETRY_MAX_MS	500
@@ -202,15 +204,6 @@ static void	dev_drop(struct dev *);
 static void	begin_drain(struct torture *);
 static void	finish(struct torture *);
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void __attribute__((format(printf, 1, 2), noreturn))
 die(const char *fmt, ...)
 {
@@ -332,7 +325,7 @@ relays_kill(struct torture *t)
 static int
 relay_stop(struct side *s)
 {
-	double deadline = now_s() + STOP_S;
+	double deadline = lg_now() + STOP_S;
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	pid_t r;
 	int st;
@@ -341,7 +334,7 @@ relay_stop(struct side *s)
 		return 0;
 	kill(s->pid, SIGTERM);
 	while ((r = waitpid(s->pid, &st, WNOHANG)) == 0 &&
-	    now_s() < deadline)
+	    lg_now() < deadline)
 		nanosleep(&pause, NULL);
 	if (r == 0) {
 		note("relay %s still running %ds after SIGTERM", s->name,
@@ -416,7 +409,7 @@ killer_fire(evutil_socket_t fd, short what, void *arg)
 	struct timeval tv;
 	int st;
 
-	if (t->seconds > 0 && now_s() - t->t_start >= t->seconds) {
+	if (t->seconds > 0 && lg_now() - t->t_start >= t->seconds) {
 		begin_drain(t);
 		return;
 	}
@@ -551,22 +544,6 @@ rec_new(struct torture *t, struct dev *d)
 }
 
 /* --- devices --------------------------------------------------------- */
-
-static SSL_CTX *
-client_ctx(const char *ca)
-{
-	static const unsigned char alpn[] = "\x11" SP_ALPN_CLIENT;
-	SSL_CTX *ctx;
-
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		die("SSL_CTX_new failed");
-	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
-		die("cannot load CA file %s", ca);
-	SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
-	return ctx;
-}
 
 static void
 dev_flush(struct dev *d)
@@ -813,7 +790,7 @@ start_run(struct torture *t)
 
 	evtimer_del(t->enrol_timer);
 	t->phase = PH_RUN;
-	t->t_start = t->t_tick = now_s();
+	t->t_start = t->t_tick = lg_now();
 	note("%zu devices enrolled; running", 2 * t->pairs + t->nlocal);
 
 	tv = ms_tv(TICK_MS);
@@ -1007,7 +984,7 @@ begin_drain(struct torture *t)
 {
 	evtimer_del(t->killer);
 	t->phase = PH_DRAIN;
-	t->t_phase = t->t_moved = now_s();
+	t->t_phase = t->t_moved = lg_now();
 	note("%u kills done; draining %zu envelopes", t->cycles,
 	    t->nrec - t->delivered - t->refused);
 }
@@ -1016,7 +993,7 @@ static void
 finish(struct torture *t)
 {
 	t->phase = PH_DONE;
-	t->t_end = now_s();
+	t->t_end = lg_now();
 	event_base_loopexit(t->base, NULL);
 }
 
@@ -1058,7 +1035,7 @@ static void
 tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct torture *t = arg;
-	double now = now_s();
+	double now = lg_now();
 	size_t i;
 
 	if (t->phase == PH_RUN)
@@ -1111,43 +1088,6 @@ enrol_timeout(evutil_socket_t fd, short what, void *arg)
 /* --- set-up and report ------------------------------------------------ */
 
 static void
-make_identity(struct sp_identity *id, const char *local, size_t i,
-    const char *domain)
-{
-	char raw[SP_ADDR_MAX + 1];
-
-	memset(id, 0, sizeof(*id));
-	snprintf(raw, sizeof(raw), "%s%zu@%s", local, i, domain);
-	if (sp_addr_canon(raw, strlen(raw), id->addr, NULL) != SP_OK)
-		die("%s: not a valid address", raw);
-	crypto_sign_keypair(id->spk, id->ssk);
-	crypto_box_keypair(id->bpk, id->bsk);
-}
-
-/* n codes from path, one a line; blank lines are skipped. */
-static char **
-read_codes(const char *path, size_t n)
-{
-	char **codes, line[256];
-	size_t i = 0;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		die("%s: %s", path, strerror(errno));
-	if ((codes = calloc(n + 1, sizeof(*codes))) == NULL)
-		die("out of memory");
-	while (i < n && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] != '\0' && (codes[i++] = strdup(line)) == NULL)
-			die("out of memory");
-	}
-	fclose(f);
-	if (i < n)
-		die("%s: %zu codes, %zu needed", path, i, n);
-	return codes;
-}
-
-static void
 dev_init(struct torture *t, struct dev *d, struct side *side,
     const char *local, size_t i, const char *code)
 {
@@ -1157,7 +1097,7 @@ dev_init(struct torture *t, struct dev *d, struct side *side,
 	d->side = side;
 	d->code = code;
 	d->backoff_ms = RETRY_MIN_MS;
-	make_identity(&d->id, local, i, side->domain);
+	lg_identity(&d->id, local, i, side->domain);
 	if ((d->retry = evtimer_new(t->base, dev_retry, d)) == NULL)
 		die("out of memory");
 	if (!d->sender)
@@ -1384,8 +1324,8 @@ setup(struct torture *t)
 
 	if ((t->base = event_base_new()) == NULL)
 		die("event_base_new failed");
-	t->a.ctx = client_ctx(t->a.ca);
-	t->b.ctx = client_ctx(t->b.ca);
+	t->a.ctx = lg_client_ctx(t->a.ca);
+	t->b.ctx = lg_client_ctx(t->b.ca);
 	if ((t->a.restart = evtimer_new(t->base, restart_fire,
 	    &t->a)) == NULL || (t->b.restart = evtimer_new(t->base,
 	    restart_fire, &t->b)) == NULL ||
@@ -1409,8 +1349,8 @@ setup(struct torture *t)
 	for (i = 0; i < t->body_len; i++)
 		t->body[i] = (uint8_t)('a' + i % 26);
 
-	t->codes_a = read_codes(t->a.codes, t->pairs + t->nlocal);
-	t->codes_b = read_codes(t->b.codes, t->pairs);
+	t->codes_a = lg_read_codes(t->a.codes, t->pairs + t->nlocal);
+	t->codes_b = lg_read_codes(t->b.codes, t->pairs);
 	t->nrcv = t->pairs + t->nlocal;
 	if ((t->snd = calloc(t->pairs, sizeof(*t->snd))) == NULL ||
 	    (t->rcv = calloc(t->nrcv, sizeof(*t->rcv))) == NULL)
@@ -1430,18 +1370,6 @@ setup(struct torture *t)
 }
 
 static void
-free_codes(char **codes, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		sodium_memzero(codes[i], strlen(codes[i]));
-		free(codes[i]);
-	}
-	free(codes);
-}
-
-static void
 teardown(struct torture *t)
 {
 	size_t i;
@@ -1452,8 +1380,8 @@ teardown(struct torture *t)
 		dev_free(&t->rcv[i]);
 	free(t->snd);
 	free(t->rcv);
-	free_codes(t->codes_a, t->pairs + t->nlocal);
-	free_codes(t->codes_b, t->pairs);
+	lg_free_codes(t->codes_a);
+	lg_free_codes(t->codes_b);
 	for (i = 0; i < t->nrec; i++)
 		sp_buf_free(&t->recs[i].env);
 	free(t->recs);
