@@ -1128,10 +1128,11 @@ queue_put(struct store *st, int kind, uint32_t dev, const char *peer,
     const uint8_t id[SP_ID_LEN], uint64_t exp, const uint8_t *env,
     size_t len, uint64_t *seq)
 {
-	MDB_val	k, v;
-	uint8_t	where[1 + QKEY_MAX], ekey[EXPKEY_LEN], b[8];
-	size_t	plen = 0, klen;
-	int	rc, s;
+	MDB_txn	*child;
+	MDB_val	 k, v;
+	uint8_t	 where[1 + QKEY_MAX], ekey[EXPKEY_LEN], b[8];
+	size_t	 plen = 0, klen;
+	int	 rc, s;
 
 	*seq = 0;
 	if (kind == QUEUE_OUTBOUND &&
@@ -1139,37 +1140,60 @@ queue_put(struct store *st, int kind, uint32_t dev, const char *peer,
 		return STORE_ERR;
 	if ((s = batch_begin(st)) != STORE_OK)
 		return s;
+	if ((s = seq_take(st, seq)) != STORE_OK)
+		return s;
+
+	/*
+	 * One envelope's puts go in a child transaction: when the map is
+	 * full only this envelope is refused, and the acks and hand-overs
+	 * already in the batch still commit (they free the space).  A
+	 * sequence number taken for a refused envelope is simply skipped.
+	 */
+	if ((rc = mdb_txn_begin(st->env, st->txn, 0, &child)) != 0) {
+		*seq = 0;
+		return batch_fail(st, "mdb_txn_begin", rc);
+	}
 
 	/* The duplicate check and the claim on the id are one put in
 	 * the batch, so it sees ids taken earlier in the same batch. */
 	be64enc(b, exp);
 	k = val(id, SP_ID_LEN);
 	v = val(b, sizeof(b));
-	rc = mdb_put(st->txn, st->dbi[DB_SEEN], &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST)
+	rc = mdb_put(child, st->dbi[DB_SEEN], &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST) {
+		mdb_txn_abort(child);
+		*seq = 0;
 		return STORE_DUP;
+	}
 	if (rc != 0)
-		return batch_fail(st, "mdb_put", rc);
+		goto fail;
 
-	if ((s = seq_take(st, seq)) != STORE_OK)
-		return s;
 	where[0] = kind;
 	klen = qkey(where + 1, kind, dev, peer, plen, *seq);
 	k = val(where + 1, klen);
 	v = val(env, len);
-	if ((rc = mdb_put(st->txn, queue_db(st, kind), &k, &v, 0)) != 0)
+	if ((rc = mdb_put(child, queue_db(st, kind), &k, &v, 0)) != 0)
 		goto fail;
 
 	be64enc(ekey, exp);
 	memcpy(ekey + 8, id, SP_ID_LEN);
 	k = val(ekey, sizeof(ekey));
 	v = val(where, 1 + klen);
-	if ((rc = mdb_put(st->txn, st->dbi[DB_EXPIRY], &k, &v, 0)) != 0)
+	if ((rc = mdb_put(child, st->dbi[DB_EXPIRY], &k, &v, 0)) != 0)
 		goto fail;
+	if ((rc = mdb_txn_commit(child)) != 0) {
+		*seq = 0;
+		return batch_fail(st, "mdb_txn_commit", rc);
+	}
 	return STORE_OK;
 
 fail:
+	mdb_txn_abort(child);
 	*seq = 0;
+	if (status_of(rc) == STORE_FULL) {
+		seterr(st, "mdb_put", rc);
+		return STORE_FULL;
+	}
 	return batch_fail(st, "mdb_put", rc);
 }
 

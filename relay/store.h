@@ -23,7 +23,9 @@
  * report success.  Reads use their own read-only transactions and see
  * only committed state.
  *
- * Every function returns one of enum store_status.  A write that fails
+ * Every function returns one of enum store_status.  An envelope put
+ * that finds the map full refuses only that envelope (STORE_FULL) and
+ * leaves the batch open.  Any other write that fails
  * aborts the whole batch: its callbacks run with the failure before that
  * write returns (so a caller may see its own callback run from inside
  * its put), and the callers answer "try later"; the next write opens a
